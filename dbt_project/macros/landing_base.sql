@@ -1,0 +1,148 @@
+{#
+    Body of base_messaging__<source>: the landing rows with their raw text
+    (raw_<column>, for the quarantine), the cleaned and typed values
+    (<column>) and `invalid_reason`, null when the row obeys SPEC §2.
+#}
+{% macro landing_base(source_name) %}
+    {%- set spec = optout_sources()[source_name] -%}
+    with
+
+    landing as (
+
+        select * from {{ source('landing', source_name) }}
+
+    ),
+
+    cleaned as (
+
+        select
+            {%- for col in spec['columns'] %}
+            {{ col }} as raw_{{ col }},
+            {%- if col in spec['enums'] %}
+            lower({{ clean_text(col) }}) as {{ col }}_text,
+            {%- else %}
+            {{ clean_text(col) }} as {{ col }}_text,
+            {%- endif %}
+            {%- endfor %}
+            source_file
+
+        from landing
+
+    ),
+
+    typed as (
+
+        select
+            *,
+            {%- for col in spec['columns'] %}
+            {%- if col in spec['timestamps'] %}
+            {{ parse_utc_timestamp(col ~ '_text') }} as {{ col }}
+            {%- else %}
+            {{ col }}_text as {{ col }}
+            {%- endif %}
+            {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+
+        from cleaned
+
+    ),
+
+    checked as (
+
+        select
+            *,
+            nullif(concat_ws('; ',
+                {%- for col in spec['required'] %}
+                case when {{ col }}_text is null then 'missing_required:{{ col }}' end,
+                {%- endfor %}
+                {%- for col in spec['timestamps'] %}
+                case when {{ col }}_text is not null and {{ col }} is null then 'unparseable_timestamp:{{ col }}' end,
+                case
+                    when {{ col }} < {{ timestamp_literal(var('min_valid_timestamp')) }}
+                        or {{ col }} > {{ timestamp_literal(var('max_valid_timestamp')) }}
+                        then 'timestamp_out_of_range:{{ col }}'
+                end,
+                {%- endfor %}
+                {%- for col, domain in spec['enums'].items() %}
+                case
+                    when {{ col }}_text not in ('{{ domain | join("', '") }}')
+                        then 'invalid_value:{{ col }}'
+                end,
+                {%- endfor %}
+                cast(null as {{ dbt.type_string() }})
+            ), '') as invalid_reason
+
+        from typed
+
+    )
+
+    select
+        {%- for col in spec['columns'] %}
+        raw_{{ col }},
+        {%- endfor %}
+        {%- for col in spec['columns'] %}
+        {{ col }},
+        {%- endfor %}
+        source_file,
+        invalid_reason
+
+    from checked
+{% endmacro %}
+
+
+{#
+    The valid rows of a base model, ranked for deduplication:
+    - _copy_rank: 1 for the first of a set of rows with identical values
+      (redelivered files); the others are duplicates.
+    - _key_rank: among distinct rows sharing a primary key, 1 for the kept
+      one. users: the latest updated_at wins (updates); other sources: a key
+      with differing values is a conflict, the row from the latest file wins
+      and the others are quarantined.
+#}
+{% macro ranked_valid_rows(source_name) %}
+    {%- set spec = optout_sources()[source_name] -%}
+    {%- set pk = spec['primary_key'] -%}
+    {%- set value_cols = spec['columns'] | join(', ') -%}
+    with
+
+    valid as (
+
+        select * from {{ ref('base_messaging__' ~ source_name) }}
+        where invalid_reason is null
+
+    ),
+
+    copies as (
+
+        select
+            *,
+            row_number() over (
+                partition by {{ value_cols }}
+                order by source_file
+            ) as _copy_rank
+
+        from valid
+
+    ),
+
+    distinct_rows as (
+
+        select
+            *,
+            row_number() over (
+                partition by {{ pk }}
+                order by
+                    {%- if source_name == 'users' %}
+                    updated_at desc,
+                    {%- endif %}
+                    source_file desc,
+                    {{ spec['columns'] | join(' nulls first, ') }} nulls first
+            ) as _key_rank
+
+        from copies
+        where _copy_rank = 1
+
+    )
+
+    select * from distinct_rows
+{% endmacro %}

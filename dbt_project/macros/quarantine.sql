@@ -1,0 +1,88 @@
+{#
+    Body of quarantine.<source>: every landing row that breaks SPEC §2, with
+    its raw values as text, `reason` and `source_file`; plus, for sources
+    other than users, rows whose primary key repeats with different values
+    and that lost to the row from the latest file (reason
+    conflicting_duplicate_key). In consent_changes the raw `reason` column is
+    renamed `raw_reason` so `reason` always names the broken rule.
+#}
+{% macro quarantine_rows(source_name) %}
+    {%- set spec = optout_sources()[source_name] -%}
+    {%- set outputs = [] -%}
+    {%- for col in spec['columns'] -%}
+        {%- do outputs.append('raw_' ~ col ~ ' as ' ~ ('raw_reason' if col == 'reason' else col)) -%}
+    {%- endfor -%}
+    with
+
+    invalid as (
+
+        select
+            {{ outputs | join(',\n            ') }},
+            invalid_reason as reason,
+            source_file
+
+        from {{ ref('base_messaging__' ~ source_name) }}
+        where invalid_reason is not null
+
+    ),
+
+    ranked as (
+
+        {{ ranked_valid_rows(source_name) | indent(8) }}
+
+    ),
+
+    conflicting as (
+
+        select
+            {{ outputs | join(',\n            ') }},
+            'conflicting_duplicate_key' as reason,
+            source_file
+
+        from ranked
+        where _key_rank > 1 and {{ 'false' if source_name == 'users' else 'true' }}
+
+    )
+
+    select * from invalid
+    union all
+    select * from conflicting
+{% endmacro %}
+
+
+{# Counts for agg_load_reconciliation: raw = clean + quarantined + duplicates. #}
+{% macro reconciliation_counts(source_name) %}
+    select
+        '{{ source_name }}' as source_name,
+        (select count(*) from {{ source('landing', source_name) }}) as raw_rows,
+        {%- if source_name == 'users' %}
+        (select count(*) from {{ ref('base_messaging__users') }} where invalid_reason is null)
+        - (select count(*) from (
+            select distinct {{ optout_sources()['users']['columns'] | join(', ') }}
+            from {{ ref('base_messaging__users') }} where invalid_reason is null
+        ) as d) as duplicate_rows_removed,
+        (select count(*) from (
+            select distinct {{ optout_sources()['users']['columns'] | join(', ') }}
+            from {{ ref('base_messaging__users') }} where invalid_reason is null
+        ) as d) as clean_rows,
+        {%- else %}
+        (select count(*) from {{ ref('base_messaging__' ~ source_name) }} where invalid_reason is null)
+        - (select count(*) from (
+            select distinct {{ optout_sources()[source_name]['columns'] | join(', ') }}
+            from {{ ref('base_messaging__' ~ source_name) }} where invalid_reason is null
+        ) as d) as duplicate_rows_removed,
+        (select count(*) from {{ ref('stg_messaging__' ~ source_name) }}) as clean_rows,
+        {%- endif %}
+        (select count(*) from {{ ref('quarantine_' ~ source_name) }}) as quarantined_rows
+{% endmacro %}
+
+
+{# Natural order of text ids: numeric ids by value, before other ids by text. #}
+{% macro id_order(col, descending=false) %}
+    {%- set num = try_cast_bigint(col) | trim -%}
+    {%- if descending -%}
+        {{ num }} desc nulls first, {{ col }} desc
+    {%- else -%}
+        {{ num }} asc nulls last, {{ col }} asc
+    {%- endif -%}
+{% endmacro %}

@@ -1,0 +1,66 @@
+-- One row per (UTC date, channel) with any opt-out or opt-in. The rate's
+-- denominator is the number of users opted in on that channel's timeline
+-- (imports included: they are state) at 00:00 UTC of the day.
+with
+
+timeline as (
+
+    select * from {{ ref('int_consent_timeline') }}
+
+),
+
+daily as (
+
+    select
+        cast(changed_at as date) as date,
+        channel,
+        count(case when is_optout then 1 end) as optouts,
+        count(case when is_optin then 1 end) as optins
+
+    from timeline
+    where is_optout or is_optin
+    group by cast(changed_at as date), channel
+
+),
+
+opted_in_at_start as (
+
+    select
+        daily.date,
+        daily.channel,
+        count(timeline.user_id) as opted_in_users_at_start
+
+    from daily
+    left join timeline
+        on
+            daily.channel = timeline.channel
+            and timeline.status = 'opted_in'
+            and timeline.changed_at < cast(daily.date as {{ dbt.type_timestamp() }})
+            and (
+                timeline.next_changed_at is null
+                or timeline.next_changed_at >= cast(daily.date as {{ dbt.type_timestamp() }})
+            )
+    group by daily.date, daily.channel
+
+),
+
+final as (
+
+    select
+        daily.date,
+        daily.channel,
+        daily.optouts,
+        daily.optins,
+        opted_in_at_start.opted_in_users_at_start,
+        cast(daily.optouts as double)
+        / nullif(opted_in_at_start.opted_in_users_at_start, 0) as optout_rate
+
+    from daily
+    inner join opted_in_at_start
+        on
+            daily.date = opted_in_at_start.date
+            and daily.channel = opted_in_at_start.channel
+
+)
+
+select * from final

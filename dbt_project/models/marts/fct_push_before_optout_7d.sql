@@ -1,0 +1,56 @@
+-- One row per opt-out: delivered push sends the user received in the
+-- var('push_window_days') days before it, [t - 7 x 24h, t).
+with
+
+optouts as (
+
+    select * from {{ ref('int_optouts') }}
+
+),
+
+pushes as (
+
+    select
+        user_id,
+        sent_at,
+        message_category
+
+    from {{ ref('stg_messaging__sends') }}
+    where channel = 'push' and delivery_status = 'delivered'
+
+),
+
+counted as (
+
+    select
+        optouts.optout_id,
+        count(pushes.sent_at) as push_count_7d,
+        count(case when pushes.message_category = 'marketing' then 1 end) as marketing_push_count_7d
+
+    from optouts
+    left join pushes
+        on
+            optouts.user_id = pushes.user_id
+            and pushes.sent_at >= {{ dbt.dateadd('day', -var('push_window_days'), 'optouts.opted_out_at') }}
+            and pushes.sent_at < optouts.opted_out_at
+    group by optouts.optout_id
+
+),
+
+final as (
+
+    select
+        optouts.optout_id,
+        optouts.user_id,
+        optouts.channel,
+        optouts.opted_out_at,
+        counted.push_count_7d,
+        counted.marketing_push_count_7d
+
+    from optouts
+    inner join counted
+        on optouts.optout_id = counted.optout_id
+
+)
+
+select * from final

@@ -1,0 +1,3 @@
+{{ config(alias='campaigns') }}
+
+{{ quarantine_rows('campaigns') }}

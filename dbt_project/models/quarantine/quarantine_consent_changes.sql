@@ -1,0 +1,3 @@
+{{ config(alias='consent_changes') }}
+
+{{ quarantine_rows('consent_changes') }}

@@ -1,0 +1,3 @@
+{{ config(alias='events') }}
+
+{{ quarantine_rows('events') }}

@@ -1,0 +1,3 @@
+{{ config(alias='interactions') }}
+
+{{ quarantine_rows('interactions') }}

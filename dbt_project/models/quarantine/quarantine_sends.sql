@@ -1,0 +1,3 @@
+{{ config(alias='sends') }}
+
+{{ quarantine_rows('sends') }}

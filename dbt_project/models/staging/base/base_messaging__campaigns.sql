@@ -1,0 +1,2 @@
+-- Landing rows of `campaigns`: raw text, typed values and invalid_reason.
+{{ landing_base('campaigns') }}
