@@ -1,0 +1,1 @@
+"""Opt-out analytics warehouse: the `optout` CLI and the Dagster code location."""

@@ -1,0 +1,147 @@
+"""The one code path that writes the warehouse: `optout build` and the Dagster
+dbt assets both go through `warehouse_writer` and `dbt_build_args`.
+
+A build runs against a copy of the warehouse and replaces the real file only
+when dbt succeeds, so a failed or killed build leaves the previous marts in
+place, and readers never see a half-built state. A lock file keeps a second
+writer out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from orchestration.config import DBT_PROJECT_DIR, Settings
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process is writing the warehouse."""
+
+
+class BuildError(RuntimeError):
+    """dbt failed; the previous warehouse is untouched."""
+
+
+def dbt_build_args(
+    as_of: str | None = None,
+    full_refresh: bool = False,
+    extra_vars: dict | None = None,
+) -> list[str]:
+    """Arguments of `dbt build` for a warehouse build."""
+    dbt_vars = dict(extra_vars or {})
+    if as_of:
+        dbt_vars["as_of"] = as_of
+    args = ["build"]
+    if dbt_vars:
+        args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+    if full_refresh:
+        args.append("--full-refresh")
+    return args
+
+
+@contextlib.contextmanager
+def warehouse_lock(warehouse: Path, timeout_s: float | None = None) -> Iterator[None]:
+    """Exclusive advisory lock beside the warehouse file; waits up to timeout_s."""
+    if timeout_s is None:
+        timeout_s = float(os.environ.get("OPTOUT_LOCK_TIMEOUT", "600"))
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = warehouse.with_name(warehouse.name + ".lock")
+    with open(lock_path, "a+") as handle:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise WarehouseBusyError(
+                        f"another build is writing {warehouse}; wait for it to finish "
+                        f"or raise OPTOUT_LOCK_TIMEOUT (now {timeout_s:g} s)"
+                    ) from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def warehouse_writer(settings: Settings) -> Iterator[Path]:
+    """Yield the path a build should write; publish it atomically on success.
+
+    The working copy keeps the warehouse's file name (DuckDB names the
+    database after the file stem, and dbt's manifest after the database).
+    """
+    target = settings.warehouse
+    work_dir = target.parent / ".building"
+    work = work_dir / target.name
+    with warehouse_lock(target):
+        shutil.rmtree(work_dir, ignore_errors=True)
+        work_dir.mkdir(parents=True)
+        if target.exists():
+            shutil.copyfile(target, work)
+        try:
+            yield work
+        except BaseException:
+            shutil.rmtree(work_dir, ignore_errors=True)
+            raise
+        if work.with_name(work.name + ".wal").exists():
+            import duckdb
+
+            duckdb.connect(os.fspath(work)).close()  # replays the WAL into the file
+        os.replace(work, target)
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def dbt_environment(settings: Settings, warehouse: Path) -> Iterator[None]:
+    """Point dbt (which reads os.environ) at the given warehouse, then restore."""
+    saved = {key: os.environ.get(key) for key in settings.dbt_env(warehouse)}
+    os.environ.update(settings.dbt_env(warehouse))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def dbt_resource():
+    """The DbtCliResource shared by the CLI and the Dagster definitions."""
+    from dagster_dbt import DbtCliResource
+
+    return DbtCliResource(project_dir=os.fspath(DBT_PROJECT_DIR), profiles_dir=os.fspath(DBT_PROJECT_DIR))
+
+
+def run_build(
+    settings: Settings,
+    as_of: str | None = None,
+    full_refresh: bool = False,
+    log: Callable[[str], None] = print,
+) -> None:
+    """Build and test every model (the `optout build` command)."""
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    with warehouse_writer(settings) as work, dbt_environment(settings, work):
+        invocation = dbt_resource().cli(
+            dbt_build_args(as_of=as_of, full_refresh=full_refresh),
+            raise_on_error=False,
+            target_path=DBT_PROJECT_DIR / "target" / "cli",
+        )
+        for event in invocation.stream_raw_events():
+            log(str(event))
+        if not invocation.is_successful():
+            raise BuildError(
+                "dbt build failed (see the messages above); the previous warehouse is unchanged"
+            )

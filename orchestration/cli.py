@@ -1,0 +1,136 @@
+"""`optout`: generate sample data, build the warehouse, write exports (SPEC §6)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+
+from orchestration.config import Settings
+from orchestration.ranges import RANGES, UsageError, check_format, parse_date, resolve_range
+
+# The ISO-8601 shape the dbt macro iso_timestamp_pattern() accepts.
+ISO_TIMESTAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"(?:[Zz]|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)?$"
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad argument as one line, exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"optout: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _positive_int(option: str):
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"\d+", value.strip()) or int(value) <= 0:
+            raise argparse.ArgumentTypeError(f"{option} must be a positive whole number, got {value!r}")
+        return int(value)
+
+    return parse
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="optout", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    gen = commands.add_parser("generate", help="write a synthetic landing zone (SPEC §7)")
+    gen.add_argument("--out", required=True, help="landing-zone folder to write")
+    gen.add_argument("--users", type=_positive_int("--users"), default=2000)
+    gen.add_argument("--days", type=_positive_int("--days"), default=90)
+    gen.add_argument("--seed", type=int, default=42)
+    gen.add_argument("--end-date", help="last day of data, YYYY-MM-DD (default: today, UTC)")
+    gen.add_argument("--format", default="csv", help="csv (default) or parquet")
+
+    build = commands.add_parser("build", help="build and test every dbt model")
+    build.add_argument("--as-of", help="ISO timestamp closing the retention windows")
+    build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+
+    export = commands.add_parser("export", help="write an export of the marts (SPEC §5)")
+    export.add_argument("--kind", default="users", help="users (default) or status_changes")
+    export.add_argument("--range", required=True, help=" | ".join(RANGES))
+    export.add_argument("--start", help="first date for --range between, YYYY-MM-DD")
+    export.add_argument("--end", help="last date for --range between, YYYY-MM-DD")
+    export.add_argument("--as-of", help="the date D the presets end on (default: today, UTC)")
+    export.add_argument("--format", default="csv", help="csv (default) or parquet")
+
+    commands.add_parser("status", help="show raw = clean + quarantined + duplicates per source")
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from orchestration.generator import generate
+
+    check_format(args.format)
+    end_date = parse_date(args.end_date, "--end-date") if args.end_date else None
+    counts = generate(
+        args.out, users=args.users, days=args.days, seed=args.seed, end_date=end_date, fmt=args.format
+    )
+    for source, rows in counts.items():
+        print(f"{source:>16}: {rows:>10,} rows")
+    print(os.path.abspath(args.out))
+
+
+def _build(args: argparse.Namespace, settings: Settings) -> None:
+    from orchestration.build import run_build
+
+    if args.as_of is not None and not ISO_TIMESTAMP.match(args.as_of.strip()):
+        raise UsageError(f"--as-of must be an ISO-8601 timestamp like 2026-01-31T00:00:00Z, got {args.as_of!r}")
+    run_build(settings, as_of=args.as_of and args.as_of.strip(), full_refresh=args.full_refresh)
+    print(f"warehouse: {settings.warehouse}")
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> None:
+    from orchestration.exports import write_export
+
+    check_format(args.format)
+    date_range = resolve_range(args.range, start=args.start, end=args.end, as_of=args.as_of)
+    result = write_export(settings, args.kind, date_range, args.format)
+    print(
+        f"{result.row_count} rows, {date_range.start} .. {date_range.end}, sha256 {result.sha256}"
+    )
+    print(result.path)
+
+
+def _status(settings: Settings) -> None:
+    from orchestration.status import reconciliation
+
+    rows = reconciliation(settings.warehouse)
+    header = ("source", "raw", "clean", "quarantined", "duplicates", "balanced")
+    print("{:<16} {:>12} {:>12} {:>12} {:>12} {:>9}".format(*header))
+    for row in rows:
+        print("{:<16} {:>12,} {:>12,} {:>12,} {:>12,} {:>9}".format(*row))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        if args.command == "generate":
+            _generate(args)
+        elif args.command == "build":
+            _build(args, settings)
+        elif args.command == "export":
+            _export(args, settings)
+        elif args.command == "status":
+            _status(settings)
+    except UsageError as exc:
+        print(f"optout: error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a known failure: one line, no traceback
+        from orchestration.build import BuildError, WarehouseBusyError
+        from orchestration.exports import ExportError
+
+        if isinstance(exc, BuildError | WarehouseBusyError | ExportError):
+            print(f"optout: error: {exc}", file=sys.stderr)
+            return 1
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""Settings from the environment (SPEC §6), resolved once to absolute paths."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class Settings:
+    raw_dir: Path
+    warehouse: Path
+    export_dir: Path
+    threads: int = 2
+    memory_limit: str = "3GB"
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            raw_dir=Path(env.get("OPTOUT_RAW_DIR", "data/raw")).resolve(),
+            warehouse=Path(env.get("OPTOUT_WAREHOUSE", "data/warehouse.duckdb")).resolve(),
+            export_dir=Path(env.get("OPTOUT_EXPORT_DIR", "exports")).resolve(),
+            threads=int(env.get("OPTOUT_THREADS", "2")),
+            memory_limit=env.get("OPTOUT_MEMORY_LIMIT", "3GB"),
+        )
+
+    def dbt_env(self, warehouse: Path | None = None) -> dict[str, str]:
+        """Environment for a dbt invocation: absolute paths, whatever the cwd."""
+        return {
+            "OPTOUT_RAW_DIR": str(self.raw_dir),
+            "OPTOUT_WAREHOUSE": str(warehouse or self.warehouse),
+            "OPTOUT_THREADS": str(self.threads),
+            "OPTOUT_MEMORY_LIMIT": self.memory_limit,
+            "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+        }

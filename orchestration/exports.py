@@ -1,0 +1,198 @@
+"""Exports of SPEC §5, read from the marts with a short read-only connection.
+
+The CLI and the Dagster export assets both call `write_export`, so the same
+range over the same marts gives the same bytes from either.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from orchestration.config import Settings
+from orchestration.ranges import DateRange, UsageError, check_format
+
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
+class ExportKind:
+    name: str
+    file_prefix: str
+    query: str  # parameters: start date, end date
+    integer_columns: tuple[str, ...] = ()
+
+
+USERS = ExportKind(
+    name="users",
+    file_prefix="optout_users",
+    integer_columns=("optout_count",),
+    query=f"""
+        with optouts as (
+            select * from marts.fct_optouts
+            where opted_out_date between $start and $end
+        ),
+        per_user as (
+            select
+                user_id,
+                string_agg(distinct channel, '|' order by channel) as channels,
+                count(*) as optout_count,
+                min(opted_out_at) as first_opted_out_at,
+                max(opted_out_at) as last_opted_out_at
+            from optouts
+            group by user_id
+        )
+        select
+            per_user.user_id,
+            users.external_id,
+            users.email,
+            users.phone,
+            users.first_name,
+            users.last_name,
+            users.team_code,
+            per_user.channels,
+            per_user.optout_count,
+            strftime(per_user.first_opted_out_at, '{TIMESTAMP_FORMAT}') as first_opted_out_at,
+            strftime(per_user.last_opted_out_at, '{TIMESTAMP_FORMAT}') as last_opted_out_at
+        from per_user
+        left join marts.dim_users as users on per_user.user_id = users.user_id
+        order by try_cast(per_user.user_id as bigint) nulls last, per_user.user_id
+    """,
+)
+
+STATUS_CHANGES = ExportKind(
+    name="status_changes",
+    file_prefix="optout_status_changes",
+    query=f"""
+        select
+            users.first_name,
+            users.last_name,
+            changes.user_id,
+            users.external_id,
+            users.team_code,
+            users.phone,
+            changes.channel,
+            case changes.status when 'opted_out' then 'Opted Out' else 'Opted In' end as status,
+            strftime(changes.changed_at, '{TIMESTAMP_FORMAT}') as status_time
+        from marts.fct_status_changes as changes
+        left join marts.dim_users as users on changes.user_id = users.user_id
+        where changes.changed_date between $start and $end
+        order by
+            changes.changed_at,
+            try_cast(changes.user_id as bigint) nulls last, changes.user_id,
+            changes.channel,
+            try_cast(changes.change_id as bigint) nulls last, changes.change_id
+    """,
+)
+
+KINDS = {kind.name: kind for kind in (USERS, STATUS_CHANGES)}
+
+
+class ExportError(RuntimeError):
+    """The export could not be written; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    row_count: int
+    date_range: DateRange
+    fmt: str
+    sha256: str
+
+
+def query_export(warehouse: Path, kind: ExportKind, date_range: DateRange):
+    """(column names, rows) of an export, from a read-only connection."""
+    if not warehouse.exists():
+        raise ExportError(f"no warehouse at {warehouse}; run `optout build` first")
+    try:
+        with duckdb.connect(os.fspath(warehouse), read_only=True) as con:
+            cursor = con.execute(kind.query, {"start": date_range.start, "end": date_range.end})
+            columns = [d[0] for d in cursor.description]
+            return columns, cursor.fetchall()
+    except duckdb.CatalogException as exc:
+        raise ExportError(
+            f"the warehouse at {warehouse} has no marts yet ({exc}); run `optout build` first"
+        ) from None
+
+
+def render_csv(columns: list[str], rows: list[tuple]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def render_parquet(columns: list[str], rows: list[tuple], kind: ExportKind) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    arrays = [
+        pa.array(
+            [row[i] for row in rows],
+            type=pa.int64() if name in kind.integer_columns else pa.string(),
+        )
+        for i, name in enumerate(columns)
+    ]
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_arrays(arrays, names=columns), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write all of `data` to `path` or leave nothing: temp file, fsync, rename.
+
+    The file is created readable by its owner only (mkstemp's 0600).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_path(settings: Settings, kind: ExportKind, date_range: DateRange, fmt: str) -> Path:
+    return settings.export_dir / f"{kind.file_prefix}_{date_range.label}.{fmt}"
+
+
+def write_export(
+    settings: Settings,
+    kind_name: str,
+    date_range: DateRange,
+    fmt: str = "csv",
+) -> ExportResult:
+    """Query the marts and write one export file atomically."""
+    check_format(fmt)
+    if kind_name not in KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}, got {kind_name!r}")
+    kind = KINDS[kind_name]
+    columns, rows = query_export(settings.warehouse, kind, date_range)
+    data = render_csv(columns, rows) if fmt == "csv" else render_parquet(columns, rows, kind)
+    path = export_path(settings, kind, date_range, fmt)
+    atomic_write(path, data)
+    return ExportResult(
+        path=path,
+        row_count=len(rows),
+        date_range=date_range,
+        fmt=fmt,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def utc_now_iso() -> str:
+    return dt.datetime.now(dt.UTC).strftime(TIMESTAMP_FORMAT)
