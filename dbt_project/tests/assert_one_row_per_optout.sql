@@ -12,25 +12,38 @@ optouts as (
 
 per_mart as (
 
-    select 'fct_push_before_optout_7d' as mart, optouts.optout_id, count(m.optout_id) as n_rows, 1 as expected
+    select
+        'fct_push_before_optout_7d' as mart,
+        optouts.optout_id,
+        count(m.optout_id) as n_rows,
+        1 as expected
     from optouts
     left join {{ ref('fct_push_before_optout_7d') }} as m on optouts.optout_id = m.optout_id
     group by optouts.optout_id
 
     union all
 
-    select 'fct_last_campaign' as mart, optouts.optout_id, count(m.optout_id) as n_rows, 1 as expected
+    select
+        'fct_last_campaign' as mart,
+        optouts.optout_id,
+        count(m.optout_id) as n_rows,
+        1 as expected
     from optouts
     left join {{ ref('fct_last_campaign') }} as m on optouts.optout_id = m.optout_id
     group by optouts.optout_id
 
     union all
 
-    select 'fct_optout_retention' as mart, optouts.optout_id, count(m.optout_id) as n_rows, {{ windows | length }} as expected
+    select
+        'fct_optout_retention' as mart,
+        optouts.optout_id,
+        count(m.optout_id) as n_rows,
+        {{ windows | length }} as expected
     from optouts
     left join {{ ref('fct_optout_retention') }} as m on optouts.optout_id = m.optout_id
     group by optouts.optout_id
 
 )
 
-select * from per_mart where n_rows != expected
+select * from per_mart
+where n_rows != expected

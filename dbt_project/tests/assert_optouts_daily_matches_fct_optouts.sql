@@ -3,7 +3,10 @@ with
 
 from_fct as (
 
-    select opted_out_date as date, channel, count(*) as optouts
+    select
+        opted_out_date as date,
+        channel,
+        count(*) as optouts
     from {{ ref('fct_optouts') }}
     group by opted_out_date, channel
 
@@ -11,7 +14,10 @@ from_fct as (
 
 from_agg as (
 
-    select date, channel, optouts
+    select
+        date,
+        channel,
+        optouts
     from {{ ref('agg_optouts_daily') }}
     where optouts > 0
 

@@ -26,7 +26,7 @@ ordered as (
     from changes
     window timeline as (
         partition by user_id, channel
-        order by changed_at, {{ id_order('change_id') }}
+        order by changed_at asc, {{ id_order('change_id') }}
     )
 
 ),
