@@ -122,7 +122,9 @@ def dbt_resource():
     """The DbtCliResource shared by the CLI and the Dagster definitions."""
     from dagster_dbt import DbtCliResource
 
-    return DbtCliResource(project_dir=os.fspath(DBT_PROJECT_DIR), profiles_dir=os.fspath(DBT_PROJECT_DIR))
+    return DbtCliResource(
+        project_dir=os.fspath(DBT_PROJECT_DIR), profiles_dir=os.fspath(DBT_PROJECT_DIR)
+    )
 
 
 def run_build(

@@ -28,7 +28,9 @@ class _Parser(argparse.ArgumentParser):
 def _positive_int(option: str):
     def parse(value: str) -> int:
         if not re.fullmatch(r"\d+", value.strip()) or int(value) <= 0:
-            raise argparse.ArgumentTypeError(f"{option} must be a positive whole number, got {value!r}")
+            raise argparse.ArgumentTypeError(
+                f"{option} must be a positive whole number, got {value!r}"
+            )
         return int(value)
 
     return parse
@@ -51,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
 
     export = commands.add_parser("export", help="write an export of the marts (SPEC §5)")
-    export.add_argument("--kind", default="users", help="users (default) or status_changes")
-    export.add_argument("--range", required=True, help=" | ".join(RANGES))
+    export.add_argument(
+        "--kind", default="users", help="users (default), status_changes or suppression"
+    )
+    export.add_argument("--range", help=" | ".join(RANGES) + " (not for suppression)")
     export.add_argument("--start", help="first date for --range between, YYYY-MM-DD")
     export.add_argument("--end", help="last date for --range between, YYYY-MM-DD")
     export.add_argument("--as-of", help="the date D the presets end on (default: today, UTC)")
@@ -68,7 +72,12 @@ def _generate(args: argparse.Namespace) -> None:
     check_format(args.format)
     end_date = parse_date(args.end_date, "--end-date") if args.end_date else None
     counts = generate(
-        args.out, users=args.users, days=args.days, seed=args.seed, end_date=end_date, fmt=args.format
+        args.out,
+        users=args.users,
+        days=args.days,
+        seed=args.seed,
+        end_date=end_date,
+        fmt=args.format,
     )
     for source, rows in counts.items():
         print(f"{source:>16}: {rows:>10,} rows")
@@ -79,20 +88,27 @@ def _build(args: argparse.Namespace, settings: Settings) -> None:
     from orchestration.build import run_build
 
     if args.as_of is not None and not ISO_TIMESTAMP.match(args.as_of.strip()):
-        raise UsageError(f"--as-of must be an ISO-8601 timestamp like 2026-01-31T00:00:00Z, got {args.as_of!r}")
+        raise UsageError(
+            f"--as-of must be an ISO-8601 timestamp like 2026-01-31T00:00:00Z, got {args.as_of!r}"
+        )
     run_build(settings, as_of=args.as_of and args.as_of.strip(), full_refresh=args.full_refresh)
     print(f"warehouse: {settings.warehouse}")
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> None:
-    from orchestration.exports import write_export
+    from orchestration.exports import export_kind, write_export
 
     check_format(args.format)
-    date_range = resolve_range(args.range, start=args.start, end=args.end, as_of=args.as_of)
+    date_range = None
+    if export_kind(args.kind).ranged or args.range is not None:
+        if args.range is None:
+            raise UsageError(f"--kind {args.kind} needs --range ({' | '.join(RANGES)})")
+        date_range = resolve_range(args.range, start=args.start, end=args.end, as_of=args.as_of)
+    elif args.start or args.end or args.as_of:
+        raise UsageError("--start, --end and --as-of need --range; suppression takes none")
     result = write_export(settings, args.kind, date_range, args.format)
-    print(
-        f"{result.row_count} rows, {date_range.start} .. {date_range.end}, sha256 {result.sha256}"
-    )
+    scope = f"{date_range.start} .. {date_range.end}" if date_range else "current state"
+    print(f"{result.row_count} rows, {scope}, sha256 {result.sha256}")
     print(result.path)
 
 

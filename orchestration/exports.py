@@ -7,7 +7,6 @@ range over the same marts gives the same bytes from either.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import io
 import os
@@ -18,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.config import Settings
-from orchestration.ranges import DateRange, UsageError, check_format
+from orchestration.ranges import RANGES, DateRange, UsageError, check_format
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -27,8 +26,9 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 class ExportKind:
     name: str
     file_prefix: str
-    query: str  # parameters: start date, end date
+    query: str  # parameters: $start and $end dates (ranged kinds only)
     integer_columns: tuple[str, ...] = ()
+    ranged: bool = True
 
 
 USERS = ExportKind(
@@ -93,7 +93,30 @@ STATUS_CHANGES = ExportKind(
     """,
 )
 
-KINDS = {kind.name: kind for kind in (USERS, STATUS_CHANGES)}
+SUPPRESSION = ExportKind(
+    name="suppression",
+    file_prefix="optout_suppression",
+    ranged=False,
+    query=f"""
+        select
+            consent.user_id,
+            users.external_id,
+            users.email,
+            users.phone,
+            users.first_name,
+            users.last_name,
+            users.team_code,
+            consent.channel,
+            strftime(consent.status_since, '{TIMESTAMP_FORMAT}') as opted_out_at,
+            consent.decided_by_source as source
+        from marts.dim_consent_current as consent
+        left join marts.dim_users as users on consent.user_id = users.user_id
+        where consent.is_suppressed
+        order by try_cast(consent.user_id as bigint) nulls last, consent.user_id, consent.channel
+    """,
+)
+
+KINDS = {kind.name: kind for kind in (USERS, STATUS_CHANGES, SUPPRESSION)}
 
 
 class ExportError(RuntimeError):
@@ -104,18 +127,19 @@ class ExportError(RuntimeError):
 class ExportResult:
     path: Path
     row_count: int
-    date_range: DateRange
+    date_range: DateRange | None
     fmt: str
     sha256: str
 
 
-def query_export(warehouse: Path, kind: ExportKind, date_range: DateRange):
+def query_export(warehouse: Path, kind: ExportKind, date_range: DateRange | None):
     """(column names, rows) of an export, from a read-only connection."""
     if not warehouse.exists():
         raise ExportError(f"no warehouse at {warehouse}; run `optout build` first")
     try:
         with duckdb.connect(os.fspath(warehouse), read_only=True) as con:
-            cursor = con.execute(kind.query, {"start": date_range.start, "end": date_range.end})
+            params = {"start": date_range.start, "end": date_range.end} if kind.ranged else {}
+            cursor = con.execute(kind.query, params)
             columns = [d[0] for d in cursor.description]
             return columns, cursor.fetchall()
     except duckdb.CatalogException as exc:
@@ -166,21 +190,30 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def export_path(settings: Settings, kind: ExportKind, date_range: DateRange, fmt: str) -> Path:
-    return settings.export_dir / f"{kind.file_prefix}_{date_range.label}.{fmt}"
+def export_path(
+    settings: Settings, kind: ExportKind, date_range: DateRange | None, fmt: str
+) -> Path:
+    suffix = f"_{date_range.label}" if date_range is not None else ""
+    return settings.export_dir / f"{kind.file_prefix}{suffix}.{fmt}"
 
 
 def write_export(
     settings: Settings,
     kind_name: str,
-    date_range: DateRange,
+    date_range: DateRange | None,
     fmt: str = "csv",
 ) -> ExportResult:
-    """Query the marts and write one export file atomically."""
+    """Query the marts and write one export file atomically.
+
+    `date_range` is required for ranged kinds and must be None for the
+    suppression list, which is the current state.
+    """
     check_format(fmt)
-    if kind_name not in KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(KINDS)}, got {kind_name!r}")
-    kind = KINDS[kind_name]
+    kind = export_kind(kind_name)
+    if kind.ranged and date_range is None:
+        raise UsageError(f"--kind {kind.name} needs --range ({' | '.join(RANGES)})")
+    if not kind.ranged and date_range is not None:
+        raise UsageError(f"--kind {kind.name} is the current state; leave out --range")
     columns, rows = query_export(settings.warehouse, kind, date_range)
     data = render_csv(columns, rows) if fmt == "csv" else render_parquet(columns, rows, kind)
     path = export_path(settings, kind, date_range, fmt)
@@ -194,5 +227,7 @@ def write_export(
     )
 
 
-def utc_now_iso() -> str:
-    return dt.datetime.now(dt.UTC).strftime(TIMESTAMP_FORMAT)
+def export_kind(kind_name: str) -> ExportKind:
+    if kind_name not in KINDS:
+        raise UsageError(f"--kind must be one of {', '.join(KINDS)}, got {kind_name!r}")
+    return KINDS[kind_name]

@@ -41,7 +41,9 @@ def parse_date(value: str, option: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"{option} must be a real calendar date (YYYY-MM-DD), got {value!r}") from None
+        raise UsageError(
+            f"{option} must be a real calendar date (YYYY-MM-DD), got {value!r}"
+        ) from None
 
 
 def today_utc() -> dt.date:

@@ -19,7 +19,11 @@ def reconciliation(warehouse: Path) -> list[tuple]:
             """
             select
                 source_name, raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed,
-                case when raw_rows = clean_rows + quarantined_rows + duplicate_rows_removed then 'yes' else 'NO' end
+                case
+                    when raw_rows = clean_rows + quarantined_rows + duplicate_rows_removed
+                        then 'yes'
+                    else 'NO'
+                end
             from marts.agg_load_reconciliation
             order by source_name
             """

@@ -18,16 +18,47 @@ from orchestration.config import Settings
 
 # SPEC §2 column order per source.
 COLUMNS = {
-    "users": ["user_id", "external_id", "email", "phone", "first_name", "last_name",
-              "team_code", "created_at", "updated_at"],
+    "users": [
+        "user_id",
+        "external_id",
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "team_code",
+        "created_at",
+        "updated_at",
+    ],
     "campaigns": ["campaign_id", "campaign_name", "channel", "message_category", "started_at"],
-    "sends": ["send_id", "user_id", "campaign_id", "channel", "message_category", "sent_at",
-              "delivery_status"],
-    "interactions": ["interaction_id", "user_id", "campaign_id", "send_id", "channel",
-                     "interaction_type", "occurred_at"],
+    "sends": [
+        "send_id",
+        "user_id",
+        "campaign_id",
+        "channel",
+        "message_category",
+        "sent_at",
+        "delivery_status",
+    ],
+    "interactions": [
+        "interaction_id",
+        "user_id",
+        "campaign_id",
+        "send_id",
+        "channel",
+        "interaction_type",
+        "occurred_at",
+    ],
     "events": ["event_id", "user_id", "event_name", "occurred_at"],
-    "consent_changes": ["change_id", "user_id", "channel", "status", "changed_at", "source",
-                        "keyword", "reason"],
+    "consent_changes": [
+        "change_id",
+        "user_id",
+        "channel",
+        "status",
+        "changed_at",
+        "source",
+        "keyword",
+        "reason",
+    ],
 }
 
 SAMPLE_END_DATE = dt.date(2026, 1, 31)
@@ -60,7 +91,9 @@ def settings_for(root: Path) -> Settings:
     )
 
 
-def build(settings: Settings, as_of: str | None = None, log: Callable[[str], None] | None = None) -> Path:
+def build(
+    settings: Settings, as_of: str | None = None, log: Callable[[str], None] | None = None
+) -> Path:
     """A real `dbt build` through the CLI's code path; returns the warehouse file."""
     lines: list[str] = []
     try:

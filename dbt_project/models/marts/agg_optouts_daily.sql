@@ -1,11 +1,18 @@
 -- One row per (UTC date, channel) with any opt-out or opt-in. The rate's
--- denominator is the number of users opted in on that channel's timeline
--- (imports included: they are state) at 00:00 UTC of the day.
+-- denominator is the number of users whose effective status on the channel
+-- (fct_consent_history: `all` applies to every channel, imports are state)
+-- was opted_in at 00:00 UTC; for channel `all`, users opted in on any channel.
 with
 
 timeline as (
 
     select * from {{ ref('int_consent_timeline') }}
+
+),
+
+history as (
+
+    select * from {{ ref('fct_consent_history') }}
 
 ),
 
@@ -28,17 +35,17 @@ opted_in_at_start as (
     select
         daily.date,
         daily.channel,
-        count(timeline.user_id) as opted_in_users_at_start
+        count(distinct history.user_id) as opted_in_users_at_start
 
     from daily
-    left join timeline
+    left join history
         on
-            daily.channel = timeline.channel
-            and timeline.status = 'opted_in'
-            and timeline.changed_at < cast(daily.date as {{ dbt.type_timestamp() }})
+            (daily.channel = history.channel or daily.channel = 'all')
+            and history.status = 'opted_in'
+            and history.valid_from < cast(daily.date as {{ dbt.type_timestamp() }})
             and (
-                timeline.next_changed_at is null
-                or timeline.next_changed_at >= cast(daily.date as {{ dbt.type_timestamp() }})
+                history.valid_to is null
+                or history.valid_to >= cast(daily.date as {{ dbt.type_timestamp() }})
             )
     group by daily.date, daily.channel
 

@@ -24,6 +24,7 @@ final as (
         optouts.opted_out_date,
         optouts.source,
         optouts.keyword,
+        {{ normalize_keyword('optouts.keyword') }} as keyword_normalized,
         optouts.reason
 
     from optouts
