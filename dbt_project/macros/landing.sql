@@ -1,9 +1,19 @@
 {#
     on-run-start: one view per source, `landing.<source>`, over every *.csv
     and *.parquet file of its folder under var('raw_dir'), every column as
-    text plus `source_file`. Only the formats present are read (DuckDB
-    cannot bind a glob that matches nothing), a missing column reads as
-    null, and an empty folder gives an empty view.
+    text plus `source_file`.
+
+    - Only the formats present are read (DuckDB cannot bind a glob that
+      matches nothing); an empty folder gives an empty view; a 0-byte file
+      holds no rows and is skipped.
+    - Each CSV file's header is read first: a file that has no readable
+      header (binary, not UTF-8) or lacks a required column of the source
+      fails the build with a message naming the file. Files are read by
+      header, so column order may differ between files; a missing optional
+      column reads as null.
+    - CSV rows that cannot be parsed (bad UTF-8, wrong number of fields) are
+      not dropped: DuckDB's store_rejects keeps them, and the base model's
+      post-hook `persist_landing_rejects` saves them for the quarantine.
 #}
 {% macro create_landing_views() %}
     {{ return(adapter.dispatch('create_landing_views', 'optout')()) }}
@@ -14,23 +24,63 @@
     {% set raw_dir = var('raw_dir') | string %}
     {% set statements = ['create schema if not exists landing'] %}
     {% for source_name, spec in optout_sources().items() %}
+        {% set folder = raw_dir ~ '/' ~ source_name %}
         {% set parts = [] %}
-        {% for reader in ['csv', 'parquet'] %}
-            {% set files = optout_list_files(raw_dir ~ '/' ~ source_name ~ '/*.' ~ reader) %}
-            {% if files | length > 0 %}
-                {% set relation = duckdb__landing_reader(reader, files) %}
-                {% set present = optout_column_names(relation) %}
-                {% set cols = [] %}
-                {% for col in spec['columns'] %}
-                    {% if col in present %}
-                        {% do cols.append('cast(' ~ adapter.quote(present[col]) ~ ' as varchar) as ' ~ col) %}
-                    {% else %}
-                        {% do cols.append('cast(null as varchar) as ' ~ col) %}
-                    {% endif %}
+
+        {# CSV: group the files by header so each group is one read_csv call. #}
+        {% set groups = {} %}
+        {% for file in optout_list_files(folder ~ '/*.csv') %}
+            {% set header = duckdb__csv_header(file) %}
+            {% if header is none %}
+                {% if duckdb__file_size(file) > 0 %}
+                    {{ exceptions.raise_compiler_error(
+                        "landing file " ~ file ~ " is not a readable CSV file (no UTF-8 header row; binary?). "
+                        ~ "Move it out of " ~ folder ~ " (or replace it with the correct file) and build again.") }}
+                {% endif %}
+            {% else %}
+                {% set missing = [] %}
+                {% for col in spec['required'] %}
+                    {% if col not in header | map('lower') | list %}{% do missing.append(col) %}{% endif %}
                 {% endfor %}
-                {% do parts.append('select ' ~ cols | join(', ') ~ ', cast(filename as varchar) as source_file from ' ~ relation) %}
+                {% if missing %}
+                    {{ exceptions.raise_compiler_error(
+                        "landing file " ~ file ~ " is not a " ~ source_name ~ " file: its header lacks "
+                        ~ missing | join(', ') ~ " (expected " ~ spec['columns'] | join(',') ~ "). "
+                        ~ "Fix its header or move it out of " ~ folder ~ ", then build again.") }}
+                {% endif %}
+                {% set key = header | join(',') %}
+                {% if key not in groups %}{% do groups.update({key: {'header': header, 'files': []}}) %}{% endif %}
+                {% do groups[key]['files'].append(file) %}
             {% endif %}
         {% endfor %}
+        {% for group in groups.values() %}
+            {% set relation = duckdb__read_csv_call(group['files'], group['header']) %}
+            {% do parts.append(duckdb__landing_select(spec, group['header'], relation)) %}
+        {% endfor %}
+
+        {# Parquet: each file's schema is checked, then all are read at once. #}
+        {% set parquet_files = optout_list_files(folder ~ '/*.parquet') %}
+        {% if parquet_files | length > 0 %}
+            {% set names = [] %}
+            {% for file in parquet_files %}
+                {% set file_columns = optout_column_names('read_parquet(' ~ optout_sql_string(file) ~ ')') %}
+                {% for col in spec['required'] %}
+                    {% if col not in file_columns %}
+                        {{ exceptions.raise_compiler_error(
+                            "landing file " ~ file ~ " is not a " ~ source_name ~ " file: it has no column "
+                            ~ col ~ ". Fix it or move it out of " ~ folder ~ ", then build again.") }}
+                    {% endif %}
+                {% endfor %}
+                {% for lowered, name in file_columns.items() %}
+                    {% if name not in names %}{% do names.append(name) %}{% endif %}
+                {% endfor %}
+            {% endfor %}
+            {% set quoted = [] %}
+            {% for f in parquet_files %}{% do quoted.append(optout_sql_string(f)) %}{% endfor %}
+            {% set relation = 'read_parquet([' ~ quoted | join(', ') ~ '], union_by_name = true, filename = true)' %}
+            {% do parts.append(duckdb__landing_select(spec, names, relation)) %}
+        {% endif %}
+
         {% if parts | length == 0 %}
             {% set cols = [] %}
             {% for col in spec['columns'] + ['source_file'] %}
@@ -43,14 +93,84 @@
     {{ return(statements | join(';\n') ~ ';') }}
 {% endmacro %}
 
-{% macro duckdb__landing_reader(reader, files) %}
+{# select the source's columns (as text) from a reader whose columns are `present`. #}
+{% macro duckdb__landing_select(spec, present, relation) %}
+    {% set by_lower = {} %}
+    {% for name in present %}{% do by_lower.update({name | lower: name}) %}{% endfor %}
+    {% set cols = [] %}
+    {% for col in spec['columns'] %}
+        {% if col in by_lower %}
+            {% do cols.append('cast(' ~ adapter.quote(by_lower[col]) ~ ' as varchar) as ' ~ col) %}
+        {% else %}
+            {% do cols.append('cast(null as varchar) as ' ~ col) %}
+        {% endif %}
+    {% endfor %}
+    {{ return('select ' ~ cols | join(', ') ~ ', cast(filename as varchar) as source_file from ' ~ relation) }}
+{% endmacro %}
+
+{# RFC 4180 CSV files sharing one header; every column as text; bad rows to the rejects tables. #}
+{% macro duckdb__read_csv_call(files, header) %}
     {% set quoted = [] %}
     {% for f in files %}{% do quoted.append(optout_sql_string(f)) %}{% endfor %}
-    {% set file_list = '[' ~ quoted | join(', ') ~ ']' %}
-    {% if reader == 'csv' %}
-        {{ return("read_csv(" ~ file_list ~ ", header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', union_by_name = true, filename = true, auto_detect = true, encoding = 'utf-8')") }}
+    {% set columns = [] %}
+    {% for name in header %}{% do columns.append(optout_sql_string(name) ~ ": 'VARCHAR'") %}{% endfor %}
+    {{ return("read_csv([" ~ quoted | join(', ') ~ "], header = true, auto_detect = false, columns = {"
+        ~ columns | join(', ') ~ "}, delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8', "
+        ~ "filename = true, store_rejects = true)") }}
+{% endmacro %}
+
+{# The header row of a CSV file as a list of names, or none if it cannot be read. #}
+{% macro duckdb__csv_header(file) %}
+    {% set result = run_query(
+        "select line from read_csv(" ~ optout_sql_string(file) ~ ", header = false, "
+        ~ "columns = {'line': 'VARCHAR'}, delim = e'\\x01', quote = '', escape = '', "
+        ~ "auto_detect = false, ignore_errors = true) limit 1") %}
+    {% if result.rows | length == 0 or result.rows[0][0] is none %}{{ return(none) }}{% endif %}
+    {% set names = [] %}
+    {% for name in result.rows[0][0].split(',') %}
+        {% do names.append(name.strip().strip('"').strip()) %}
+    {% endfor %}
+    {{ return(names) }}
+{% endmacro %}
+
+{% macro duckdb__file_size(file) %}
+    {{ return(run_query('select size from read_blob(' ~ optout_sql_string(file) ~ ')').rows[0][0]) }}
+{% endmacro %}
+
+{#
+    Post-hook of base_messaging__<source>: the CSV rows of that source that
+    DuckDB could not parse during the model's scan (store_rejects), saved as
+    staging.landing_rejects__<source>. Always creates the table, empty if
+    nothing was rejected.
+#}
+{% macro persist_landing_rejects(source_name) %}
+    {% if not execute %}{{ return('') }}{% endif %}
+    {% set table = this.schema ~ '.landing_rejects__' ~ source_name %}
+    {% set folder = var('raw_dir') | string ~ '/' ~ source_name ~ '/' %}
+    {% set has_rejects = run_query(
+        "select count(*) from duckdb_tables() where table_name = 'reject_errors' and temporary"
+    ).rows[0][0] > 0 %}
+    {% if has_rejects %}
+        {{ return("create or replace table " ~ table ~ " as
+            select distinct
+                scans.file_path as source_file,
+                errors.line as line_number,
+                errors.csv_line as raw_line,
+                errors.error_type,
+                errors.error_message
+            from reject_errors as errors
+            inner join reject_scans as scans
+                on errors.scan_id = scans.scan_id and errors.file_id = scans.file_id
+            where starts_with(scans.file_path, " ~ optout_sql_string(folder) ~ ")") }}
     {% else %}
-        {{ return("read_parquet(" ~ file_list ~ ", union_by_name = true, filename = true)") }}
+        {{ return("create or replace table " ~ table ~ " as
+            select
+                cast(null as varchar) as source_file,
+                cast(null as bigint) as line_number,
+                cast(null as varchar) as raw_line,
+                cast(null as varchar) as error_type,
+                cast(null as varchar) as error_message
+            where false") }}
     {% endif %}
 {% endmacro %}
 
@@ -59,7 +179,7 @@
     {{ return(result.columns[0].values() | list) }}
 {% endmacro %}
 
-{# Lower-cased, trimmed header name -> the name as it appears in the files. #}
+{# Lower-cased, trimmed column name -> the name as it appears in the relation. #}
 {% macro optout_column_names(relation) %}
     {% set result = run_query('describe select * from ' ~ relation) %}
     {% set names = {} %}

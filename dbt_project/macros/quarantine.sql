@@ -3,8 +3,10 @@
     its raw values as text, `reason` and `source_file`; plus, for sources
     other than users, rows whose primary key repeats with different values
     and that lost to the row from the latest file (reason
-    conflicting_duplicate_key). In consent_changes the raw `reason` column is
-    renamed `raw_reason` so `reason` always names the broken rule.
+    conflicting_duplicate_key); plus the CSV lines that could not be parsed
+    at all (reason unreadable_row:<error>, the line's text in raw_line). In
+    consent_changes the raw `reason` column is renamed `raw_reason` so
+    `reason` always names the broken rule.
 #}
 {% macro quarantine_rows(source_name) %}
     {%- set spec = optout_sources()[source_name] -%}
@@ -42,11 +44,34 @@
         from ranked
         where _key_rank > 1 and {{ 'false' if source_name == 'users' else 'true' }}
 
+    ),
+
+    unreadable as (
+
+        select
+            {%- for col in spec['columns'] %}
+            cast(null as {{ dbt.type_string() }}) as {{ 'raw_reason' if col == 'reason' else col }},
+            {%- endfor %}
+            'unreadable_row:' || lower(replace(error_type, ' ', '_')) || ' (line ' || cast(line_number as {{ dbt.type_string() }}) || ': ' || error_message || ')' as reason,
+            source_file,
+            raw_line
+
+        from {{ landing_rejects_relation(source_name) }}
+
     )
 
-    select * from invalid
+    select *, cast(null as {{ dbt.type_string() }}) as raw_line from invalid
     union all
-    select * from conflicting
+    select *, cast(null as {{ dbt.type_string() }}) as raw_line from conflicting
+    union all
+    select * from unreadable
+{% endmacro %}
+
+
+{# The rejects table the base model's post-hook writes (see persist_landing_rejects). #}
+{% macro landing_rejects_relation(source_name) %}
+    {%- set base = ref('base_messaging__' ~ source_name) -%}
+    {{ return(base.schema ~ '.landing_rejects__' ~ source_name) }}
 {% endmacro %}
 
 
@@ -54,7 +79,10 @@
 {% macro reconciliation_counts(source_name) %}
     select
         '{{ source_name }}' as source_name,
-        (select count(*) from {{ source('landing', source_name) }}) as raw_rows,
+        -- Counted from the base model, not the landing view: DuckDB only
+        -- rejects a bad field when its column is read, and base reads all.
+        (select count(*) from {{ ref('base_messaging__' ~ source_name) }})
+        + (select count(*) from {{ landing_rejects_relation(source_name) }}) as raw_rows,
         {%- if source_name == 'users' %}
         (select count(*) from {{ ref('base_messaging__users') }} where invalid_reason is null)
         - (select count(*) from (

@@ -1,2 +1,5 @@
--- Landing rows of `consent_changes`: raw text, typed values and invalid_reason.
+-- Landing rows of `consent_changes`: raw text, typed values and invalid_reason. The
+-- post-hook saves the CSV rows DuckDB could not parse for the quarantine.
+{{ config(post_hook="{{ persist_landing_rejects('consent_changes') }}") }}
+
 {{ landing_base('consent_changes') }}
