@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Sequence
 
-from orchestration.config import Settings
+from orchestration.config import ConfigError, Settings
 from orchestration.ranges import RANGES, UsageError, check_format, parse_date, resolve_range
 
 # The ISO-8601 shape the dbt macro iso_timestamp_pattern() accepts.
@@ -61,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--end", help="last date for --range between, YYYY-MM-DD")
     export.add_argument("--as-of", help="the date D the presets end on (default: today, UTC)")
     export.add_argument("--format", default="csv", help="csv (default) or parquet")
+    export.add_argument(
+        "--output", help="file name inside $OPTOUT_EXPORT_DIR (default: from kind and range)"
+    )
+    export.add_argument(
+        "--escape-formulas",
+        action="store_true",
+        help="prefix text cells a spreadsheet would run as a formula with ' (numbers and "
+        "phone numbers such as +905551234567 are kept)",
+    )
 
     commands.add_parser("status", help="show raw = clean + quarantined + duplicates per source")
     return parser
@@ -106,7 +115,14 @@ def _export(args: argparse.Namespace, settings: Settings) -> None:
         date_range = resolve_range(args.range, start=args.start, end=args.end, as_of=args.as_of)
     elif args.start or args.end or args.as_of:
         raise UsageError("--start, --end and --as-of need --range; suppression takes none")
-    result = write_export(settings, args.kind, date_range, args.format)
+    result = write_export(
+        settings,
+        args.kind,
+        date_range,
+        args.format,
+        output=args.output,
+        escape_formulas=args.escape_formulas,
+    )
     scope = f"{date_range.start} .. {date_range.end}" if date_range else "current state"
     print(f"{result.row_count} rows, {scope}, sha256 {result.sha256}")
     print(result.path)
@@ -124,8 +140,8 @@ def _status(settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings.from_env()
     try:
+        settings = Settings.from_env()
         if args.command == "generate":
             _generate(args)
         elif args.command == "build":
@@ -134,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _export(args, settings)
         elif args.command == "status":
             _status(settings)
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:
         print(f"optout: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a known failure: one line, no traceback

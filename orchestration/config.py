@@ -10,6 +10,20 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 
 
+class ConfigError(ValueError):
+    """A bad environment setting: the message says which and how to fix it."""
+
+
+def _file_mode(text: str) -> int:
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o777:
+        raise ConfigError(f"OPTOUT_EXPORT_FILE_MODE must be octal like 600 or 640, got {text!r}")
+    return mode
+
+
 @dataclass(frozen=True)
 class Settings:
     raw_dir: Path
@@ -17,6 +31,8 @@ class Settings:
     export_dir: Path
     threads: int = 2
     memory_limit: str = "3GB"
+    # Exports hold personal data: owner-only unless OPTOUT_EXPORT_FILE_MODE says otherwise.
+    export_file_mode: int = 0o600
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -27,6 +43,7 @@ class Settings:
             export_dir=Path(env.get("OPTOUT_EXPORT_DIR", "exports")).resolve(),
             threads=int(env.get("OPTOUT_THREADS", "2")),
             memory_limit=env.get("OPTOUT_MEMORY_LIMIT", "3GB"),
+            export_file_mode=_file_mode(env.get("OPTOUT_EXPORT_FILE_MODE", "600")),
         )
 
     def dbt_env(self, warehouse: Path | None = None) -> dict[str, str]:

@@ -10,6 +10,7 @@ import csv
 import hashlib
 import io
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,11 +149,32 @@ def query_export(warehouse: Path, kind: ExportKind, date_range: DateRange | None
         ) from None
 
 
-def render_csv(columns: list[str], rows: list[tuple]) -> bytes:
+# A spreadsheet runs a cell starting with one of these as a formula. Numbers
+# and phone numbers (+905551234567, -12.5) are left alone.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER_LIKE = re.compile(r"^[+-]?[0-9][0-9 ().-]*$")
+
+
+def neutralize_formula(value: object) -> object:
+    """Prefix a text cell a spreadsheet would evaluate with a quote (OWASP CSV injection)."""
+    if (
+        isinstance(value, str)
+        and value.startswith(_FORMULA_START)
+        and not _NUMBER_LIKE.match(value)
+    ):
+        return "'" + value
+    return value
+
+
+def render_csv(columns: list[str], rows: list[tuple], escape_formulas: bool = False) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows(["" if v is None else v for v in row] for row in rows)
+    for row in rows:
+        cells = ["" if v is None else v for v in row]
+        if escape_formulas:
+            cells = [neutralize_formula(v) for v in cells]
+        writer.writerow(cells)
     return buffer.getvalue().encode("utf-8")
 
 
@@ -172,14 +194,15 @@ def render_parquet(columns: list[str], rows: list[tuple], kind: ExportKind) -> b
     return buffer.getvalue()
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     """Write all of `data` to `path` or leave nothing: temp file, fsync, rename.
 
-    The file is created readable by its owner only (mkstemp's 0600).
+    The file gets `mode` (default: readable and writable by its owner only).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -191,10 +214,26 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def export_path(
-    settings: Settings, kind: ExportKind, date_range: DateRange | None, fmt: str
+    settings: Settings,
+    kind: ExportKind,
+    date_range: DateRange | None,
+    fmt: str,
+    output: str | None = None,
 ) -> Path:
-    suffix = f"_{date_range.label}" if date_range is not None else ""
-    return settings.export_dir / f"{kind.file_prefix}{suffix}.{fmt}"
+    """The file to write: a name derived from kind and range, or `output`,
+    which must be a plain file name inside the export folder."""
+    if output is None:
+        suffix = f"_{date_range.label}" if date_range is not None else ""
+        return settings.export_dir / f"{kind.file_prefix}{suffix}.{fmt}"
+    name = str(output)
+    export_dir = settings.export_dir.resolve()
+    path = (export_dir / name).resolve()
+    if not name or "/" in name or "\\" in name or name.startswith(".") or path.parent != export_dir:
+        raise UsageError(
+            f"--output must be a plain file name inside the export folder {export_dir}, "
+            f"got {name!r}"
+        )
+    return path
 
 
 def write_export(
@@ -202,6 +241,9 @@ def write_export(
     kind_name: str,
     date_range: DateRange | None,
     fmt: str = "csv",
+    *,
+    output: str | None = None,
+    escape_formulas: bool = False,
 ) -> ExportResult:
     """Query the marts and write one export file atomically.
 
@@ -214,10 +256,13 @@ def write_export(
         raise UsageError(f"--kind {kind.name} needs --range ({' | '.join(RANGES)})")
     if not kind.ranged and date_range is not None:
         raise UsageError(f"--kind {kind.name} is the current state; leave out --range")
+    path = export_path(settings, kind, date_range, fmt, output)
     columns, rows = query_export(settings.warehouse, kind, date_range)
-    data = render_csv(columns, rows) if fmt == "csv" else render_parquet(columns, rows, kind)
-    path = export_path(settings, kind, date_range, fmt)
-    atomic_write(path, data)
+    if fmt == "csv":
+        data = render_csv(columns, rows, escape_formulas=escape_formulas)
+    else:
+        data = render_parquet(columns, rows, kind)
+    atomic_write(path, data, settings.export_file_mode)
     return ExportResult(
         path=path,
         row_count=len(rows),

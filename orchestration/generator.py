@@ -37,21 +37,45 @@ import pyarrow.parquet as pq
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "users": (
-        "user_id", "external_id", "email", "phone", "first_name", "last_name",
-        "team_code", "created_at", "updated_at",
+        "user_id",
+        "external_id",
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "team_code",
+        "created_at",
+        "updated_at",
     ),
     "campaigns": ("campaign_id", "campaign_name", "channel", "message_category", "started_at"),
     "sends": (
-        "send_id", "user_id", "campaign_id", "channel", "message_category", "sent_at",
+        "send_id",
+        "user_id",
+        "campaign_id",
+        "channel",
+        "message_category",
+        "sent_at",
         "delivery_status",
     ),
     "interactions": (
-        "interaction_id", "user_id", "campaign_id", "send_id", "channel", "interaction_type",
+        "interaction_id",
+        "user_id",
+        "campaign_id",
+        "send_id",
+        "channel",
+        "interaction_type",
         "occurred_at",
     ),
     "events": ("event_id", "user_id", "event_name", "occurred_at"),
     "consent_changes": (
-        "change_id", "user_id", "channel", "status", "changed_at", "source", "keyword", "reason",
+        "change_id",
+        "user_id",
+        "channel",
+        "status",
+        "changed_at",
+        "source",
+        "keyword",
+        "reason",
     ),
 }
 DAILY_SOURCES = ("sends", "interactions", "events", "consent_changes")
@@ -76,12 +100,46 @@ SPIKE_NAME = "Flash Blast Spike Push"
 
 # --- Contact fields -------------------------------------------------------------------------
 FIRST_NAMES = (
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Elif", "Mehmet", "Zeynep", "Can", "Amelia",
-    "Oliver", "Isla", "George", "Sofia", "Lucas", "Mia", "Ayse", "Emre", "Grace", "Jack",
+    "Olivia",
+    "Liam",
+    "Emma",
+    "Noah",
+    "Ava",
+    "Elif",
+    "Mehmet",
+    "Zeynep",
+    "Can",
+    "Amelia",
+    "Oliver",
+    "Isla",
+    "George",
+    "Sofia",
+    "Lucas",
+    "Mia",
+    "Ayse",
+    "Emre",
+    "Grace",
+    "Jack",
 )
 LAST_NAMES = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Yilmaz",
-    "Kaya", "Demir", "Celik", "Taylor", "Wilson", "Evans", "O'Brien", "Walker", "Wright",
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Yilmaz",
+    "Kaya",
+    "Demir",
+    "Celik",
+    "Taylor",
+    "Wilson",
+    "Evans",
+    "O'Brien",
+    "Walker",
+    "Wright",
 )
 TEAMS = ("growth", "lifecycle", "crm_emea", "crm_us", "retention")
 TEAM_P = (0.3, 0.25, 0.2, 0.15, 0.1)
@@ -92,9 +150,18 @@ COUNTRY_P = (0.55, 0.30, 0.15)  # US, UK, TR
 # --- Campaigns --------------------------------------------------------------------------------
 CHANNEL_LABELS = ("Push", "Email", "SMS", "WhatsApp")
 MARKETING_THEMES = (
-    "Spring Sale", "Weekend Deals", "New Arrivals", "Flash Sale", "Loyalty Rewards",
-    "Back In Stock", "Price Drop", "Abandoned Cart", "Summer Picks", "Member Exclusive",
-    "Win Back", '"Treat Yourself", 20% Off',  # a name that needs RFC 4180 quoting
+    "Spring Sale",
+    "Weekend Deals",
+    "New Arrivals",
+    "Flash Sale",
+    "Loyalty Rewards",
+    "Back In Stock",
+    "Price Drop",
+    "Abandoned Cart",
+    "Summer Picks",
+    "Member Exclusive",
+    "Win Back",
+    '"Treat Yourself", 20% Off',  # a name that needs RFC 4180 quoting
 )
 UTILITY_THEMES = ("Account Alerts", "App Update", "Service Notice")
 # Always-on, non-marketing campaigns: one per (channel, category).
@@ -107,7 +174,10 @@ CHANNEL_RATE_MEAN = (2.0, 0.35, 0.15, 0.12)
 CHANNEL_RATE_SHAPE = (1.3, 2.0, 2.0, 2.0)  # gamma shape: push pressure is very uneven
 MARKETING_SHARE = (0.75, 0.7, 0.4, 0.5)
 OTHER_CATEGORY_P = (  # transactional, utility, otp for non-marketing sends per channel
-    (0.6, 0.3, 0.1), (0.5, 0.3, 0.2), (0.3, 0.2, 0.5), (0.5, 0.2, 0.3),
+    (0.6, 0.3, 0.1),
+    (0.5, 0.3, 0.2),
+    (0.3, 0.2, 0.5),
+    (0.5, 0.2, 0.3),
 )
 SUPPRESSION_LEAK = 0.03  # marketing still reaching opted-out users (a real-world bug)
 DELIVERY_P = ((0.93, 0.05, 0.02), (0.90, 0.03, 0.07), (0.95, 0.04, 0.01), (0.94, 0.05, 0.01))
@@ -118,7 +188,9 @@ SPIKE_HOURS = (17, 19, 21)  # the spike campaign sends three pushes in one eveni
 # --- Interactions -------------------------------------------------------------------------------
 # First reaction to a delivered send: open, dismiss, reply, click (rest: none).
 FIRST_REACTION_P = (
-    (0.08, 0.12, 0.0, 0.01), (0.22, 0.0, 0.0, 0.01), (0.0, 0.0, 0.01, 0.05),
+    (0.08, 0.12, 0.0, 0.01),
+    (0.22, 0.0, 0.0, 0.01),
+    (0.0, 0.0, 0.01, 0.05),
     (0.45, 0.0, 0.03, 0.01),
 )
 FIRST_REACTION_TYPES = np.array([OPEN, DISMISS, REPLY, CLICK], dtype=np.int8)
@@ -130,12 +202,36 @@ ORGANIC_INTERACTIONS_PER_USER = 0.01  # inbox opens without a send or campaign
 
 # --- Events -----------------------------------------------------------------------------------
 EVENT_NAMES = (
-    "app_open", "session_start", "view_screen", "view_product", "search", "add_to_cart",
-    "remove_from_cart", "begin_checkout", "purchase", "add_to_wishlist", "share", "login",
-    "view_promotion", "view_notification_settings",
+    "app_open",
+    "session_start",
+    "view_screen",
+    "view_product",
+    "search",
+    "add_to_cart",
+    "remove_from_cart",
+    "begin_checkout",
+    "purchase",
+    "add_to_wishlist",
+    "share",
+    "login",
+    "view_promotion",
+    "view_notification_settings",
 )
 EVENT_P = (
-    0.16, 0.14, 0.2, 0.16, 0.08, 0.06, 0.015, 0.025, 0.012, 0.03, 0.01, 0.04, 0.04, 0.003,
+    0.16,
+    0.14,
+    0.2,
+    0.16,
+    0.08,
+    0.06,
+    0.015,
+    0.025,
+    0.012,
+    0.03,
+    0.01,
+    0.04,
+    0.04,
+    0.003,
 )
 SETTINGS_EVENT = EVENT_NAMES.index("view_notification_settings")
 EVENT_RATE_MEAN = 5.0
@@ -146,10 +242,10 @@ DISENGAGE_TAU_DAYS = (4.0, 10.0)
 IMPORT_P = (0.85, 0.7, 0.6, 0.5)  # initial import rows per reachable (user, channel)
 IMPORT_OPTED_OUT_P = 0.04
 MID_IMPORT_USERS = 0.03  # a second, smaller CRM import half-way through the window
-BASE_HAZARD = (0.0003, 0.0003, 0.0004, 0.0003, 0.0001)  # per channel incl. all, per day
+BASE_HAZARD = (0.00015, 0.00015, 0.0002, 0.00015, 0.00005)  # per channel incl. all, per day
 PUSH_K = (0.3, 0.05, 0.05, 0.05, 0.1)  # signal 1: hazard *= 1 + k * delivered push 7d
 OWN_K = (0.0, 0.25, 0.25, 0.25, 0.0)  # fatigue from the channel's own messages 7d
-DISENGAGE_K = 12.0  # signal 3: hazard *= 1 + k * (1 - activity)
+DISENGAGE_K = 25.0  # signal 3: hazard *= 1 + k * (1 - activity)
 SPIKE_OPTOUT_P = 0.08  # signal 2: per delivered spike recipient
 SPIKE_DELAY_MEDIAN_S = 2.5 * 3600
 SPIKE_INTERACTED_P = 0.75
@@ -171,20 +267,59 @@ OPTIN_SOURCE_P = (
     (0.4, 0.0, 0.0, 0.3, 0.3, 0.0),
 )
 REPEAT_SOURCE = (API, UNSUBSCRIBE_LINK, INBOUND_KEYWORD, INBOUND_KEYWORD, ADMIN)
-OPTOUT_KEYWORDS = ("STOP", "Stop", "stop", "UNSUBSCRIBE", "cancel", " STOP ", "END", "QUIT",
-                   "opt out")
+OPTOUT_KEYWORDS = (
+    "STOP",
+    "Stop",
+    "stop",
+    "UNSUBSCRIBE",
+    "cancel",
+    " STOP ",
+    "END",
+    "QUIT",
+    "opt out",
+)
 OPTOUT_KEYWORD_P = (0.35, 0.12, 0.12, 0.1, 0.06, 0.05, 0.06, 0.06, 0.08)
 OPTIN_KEYWORDS = ("START", "Start", "UNSTOP", "yes")
 OPTIN_KEYWORD_P = (0.6, 0.2, 0.1, 0.1)
-REASONS = ("too many messages", "not relevant", "never signed up", "privacy concerns",
-           "switched to another app", "other")
+REASONS = (
+    "too many messages",
+    "not relevant",
+    "never signed up",
+    "privacy concerns",
+    "switched to another app",
+    "other",
+)
 REASON_GIVEN_P = 0.5  # only for sources where a form asks for one
 
 # Local-time activity profile (hour 0..23): quiet nights, evening peak.
-HOUR_WEIGHTS = np.array([
-    0.4, 0.25, 0.15, 0.1, 0.1, 0.2, 0.5, 1.0, 1.4, 1.4, 1.3, 1.3,
-    1.5, 1.4, 1.3, 1.3, 1.4, 1.6, 1.9, 2.2, 2.3, 2.0, 1.5, 0.9,
-])
+HOUR_WEIGHTS = np.array(
+    [
+        0.4,
+        0.25,
+        0.15,
+        0.1,
+        0.1,
+        0.2,
+        0.5,
+        1.0,
+        1.4,
+        1.4,
+        1.3,
+        1.3,
+        1.5,
+        1.4,
+        1.3,
+        1.3,
+        1.4,
+        1.6,
+        1.9,
+        2.2,
+        2.3,
+        2.0,
+        1.5,
+        0.9,
+    ]
+)
 HOUR_P = HOUR_WEIGHTS / HOUR_WEIGHTS.sum()
 SEND_WEEKDAY = (1.05, 1.1, 1.05, 1.1, 1.0, 0.85, 0.8)  # Monday first
 EVENT_WEEKDAY = (0.95, 0.95, 0.95, 1.0, 1.05, 1.1, 1.1)
@@ -228,8 +363,17 @@ def generate(
     _write_whole(users_table, out / "users" / f"users.{fmt}", fmt)
     _write_whole(campaigns_table, out / "campaigns" / f"campaigns.{fmt}", fmt)
 
-    sim = _Simulation(rng, window, population, calendar, users_table["user_id"],
-                      campaigns_table["campaign_id"], out, fmt, files_per_day)
+    sim = _Simulation(
+        rng,
+        window,
+        population,
+        calendar,
+        users_table["user_id"],
+        campaigns_table["campaign_id"],
+        out,
+        fmt,
+        files_per_day,
+    )
     for day in range(days):
         sim.step(day)
     sim.close()
@@ -286,8 +430,9 @@ def _diurnal_seconds(rng: np.random.Generator, tz_offset: np.ndarray) -> np.ndar
     return (local - tz_offset) % DAY
 
 
-def _lognormal_seconds(rng: np.random.Generator, median: np.ndarray | float, sigma: float,
-                       size: int) -> np.ndarray:
+def _lognormal_seconds(
+    rng: np.random.Generator, median: np.ndarray | float, sigma: float, size: int
+) -> np.ndarray:
     """Reaction delays: at least one second, at most two days."""
     delay = np.exp(np.log(median) + sigma * rng.standard_normal(size))
     return np.clip(np.ceil(delay), 1, 2 * DAY).astype(np.int64)
@@ -338,24 +483,34 @@ class _Population:
         return np.exp(-since / self.fade_tau)
 
 
-def _make_users(rng: np.random.Generator, n: int, window: _Window) -> tuple[pa.Table,
-                                                                            _Population]:
+def _make_users(rng: np.random.Generator, n: int, window: _Window) -> tuple[pa.Table, _Population]:
     width = max(6, len(str(n)))
     first = np.array(FIRST_NAMES)[rng.integers(0, len(FIRST_NAMES), n)]
     last = np.array(LAST_NAMES)[rng.integers(0, len(LAST_NAMES), n)]
     country = rng.choice(3, size=n, p=COUNTRY_P)
 
-    local = pd.Series(np.char.lower(first)) + "." + pd.Series(
-        np.char.replace(np.char.lower(last), "'", "")) + pd.Series(_digits(rng, n, 2))
+    local = (
+        pd.Series(np.char.lower(first))
+        + "."
+        + pd.Series(np.char.replace(np.char.lower(last), "'", ""))
+        + pd.Series(_digits(rng, n, 2))
+    )
     email = local + "@" + pd.Series(np.array(EMAIL_DOMAINS)[rng.integers(0, 4, n)])
     has_email = rng.random(n) < 0.96
     # E.164 numbers in fictional/drama ranges: +1 555 01xx xxx, +44 7700 900xxx, +90 5xx.
-    phone = np.where(country == 0, np.char.add("+1555010", _digits(rng, n, 4)),
-                     np.where(country == 1, np.char.add("+447700900", _digits(rng, n, 3)),
-                              np.char.add("+905", _digits(rng, n, 9))))
+    phone = np.where(
+        country == 0,
+        np.char.add("+1555010", _digits(rng, n, 4)),
+        np.where(
+            country == 1,
+            np.char.add("+447700900", _digits(rng, n, 3)),
+            np.char.add("+905", _digits(rng, n, 9)),
+        ),
+    )
     has_phone = rng.random(n) < 0.88
-    tz_hours = np.choose(country, [rng.choice([-8, -7, -6, -5], size=n), np.zeros(n, int),
-                                   np.full(n, 3)])
+    tz_hours = np.choose(
+        country, [rng.choice([-8, -7, -6, -5], size=n), np.zeros(n, int), np.full(n, 3)]
+    )
 
     created = window.start - rng.integers(DAY, 730 * DAY, size=n)
     # Most profiles were last touched before the window, some inside it.
@@ -366,27 +521,33 @@ def _make_users(rng: np.random.Generator, n: int, window: _Window) -> tuple[pa.T
         created + (rng.random(n) * (window.start - created)).astype(np.int64),
     )
 
-    table = pa.table({
-        "user_id": _ids("u", np.arange(1, n + 1), width),
-        "external_id": pc.binary_join_element_wise("ext-", pa.array(_digits(rng, n, 12, 16)), ""),
-        "email": pa.array(email.to_numpy(dtype=object), mask=~has_email, type=pa.string()),
-        "phone": pa.array(phone, mask=~has_phone, type=pa.string()),
-        "first_name": pa.array(first),
-        "last_name": pa.array(last),
-        "team_code": pa.array(np.array(TEAMS)[rng.choice(len(TEAMS), size=n, p=TEAM_P)]),
-        "created_at": _epoch_strings(created),
-        "updated_at": _epoch_strings(updated),
-    })
+    table = pa.table(
+        {
+            "user_id": _ids("u", np.arange(1, n + 1), width),
+            "external_id": pc.binary_join_element_wise(
+                "ext-", pa.array(_digits(rng, n, 12, 16)), ""
+            ),
+            "email": pa.array(email.to_numpy(dtype=object), mask=~has_email, type=pa.string()),
+            "phone": pa.array(phone, mask=~has_phone, type=pa.string()),
+            "first_name": pa.array(first),
+            "last_name": pa.array(last),
+            "team_code": pa.array(np.array(TEAMS)[rng.choice(len(TEAMS), size=n, p=TEAM_P)]),
+            "created_at": _epoch_strings(created),
+            "updated_at": _epoch_strings(updated),
+        }
+    )
 
     reach = np.ones((n, 5), dtype=bool)
     reach[:, PUSH] = rng.random(n) < CHANNEL_REACH_P[PUSH]
     reach[:, EMAIL] = has_email & (rng.random(n) < CHANNEL_REACH_P[EMAIL])
     reach[:, SMS] = has_phone & (rng.random(n) < CHANNEL_REACH_P[SMS])
     reach[:, WHATSAPP] = has_phone & (rng.random(n) < CHANNEL_REACH_P[WHATSAPP])
-    rates = np.column_stack([
-        rng.gamma(shape, mean / shape, size=n)
-        for mean, shape in zip(CHANNEL_RATE_MEAN, CHANNEL_RATE_SHAPE, strict=True)
-    ])
+    rates = np.column_stack(
+        [
+            rng.gamma(shape, mean / shape, size=n)
+            for mean, shape in zip(CHANNEL_RATE_MEAN, CHANNEL_RATE_SHAPE, strict=True)
+        ]
+    )
     rates[:, PUSH] = np.minimum(rates[:, PUSH], 15.0)
     sigma = 0.6
     fading = rng.random(n) < DISENGAGING_SHARE
@@ -420,8 +581,12 @@ class _Calendar:
 
     def active(self, day: int, channel: int, category: int) -> np.ndarray:
         """Campaigns a regular send of this (channel, category) can belong to on `day`."""
-        mask = ((self.start_day <= day) & (self.end_day >= day) & (self.channel == channel)
-                & (self.category == category))
+        mask = (
+            (self.start_day <= day)
+            & (self.end_day >= day)
+            & (self.channel == channel)
+            & (self.category == category)
+        )
         mask[self.spike] = False  # the spike is a one-off blast only
         return np.flatnonzero(mask)
 
@@ -433,8 +598,7 @@ def _make_campaigns(rng: np.random.Generator, window: _Window) -> tuple[pa.Table
     # Always-on transactional / utility / otp campaigns, live from the window start.
     for chan in range(4):
         for cat, theme in EVERGREEN_THEMES.items():
-            rows.append((chan, cat, window.start, days - 1, 0.0,
-                         f"{theme} {CHANNEL_LABELS[chan]}"))
+            rows.append((chan, cat, window.start, days - 1, 0.0, f"{theme} {CHANNEL_LABELS[chan]}"))
 
     # A calendar of scheduled campaigns; the first four cover every channel from day 0.
     n_scheduled = max(8, round(days * 0.8))
@@ -452,13 +616,17 @@ def _make_campaigns(rng: np.random.Generator, window: _Window) -> tuple[pa.Table
     util_themes = rng.integers(0, len(UTILITY_THEMES), size=n_scheduled)
     for k in range(n_scheduled):
         cat = int(categories[k])
-        theme = MARKETING_THEMES[themes[k]] if cat == MARKETING else UTILITY_THEMES[
-            util_themes[k]]
-        rows.append((
-            int(channels[k]), cat, window.day_start(int(start_days[k])) + int(start_secs[k]),
-            min(days - 1, int(start_days[k] + durations[k])),
-            float(shares[k]) if blast[k] and cat == MARKETING else 0.0, theme,
-        ))
+        theme = MARKETING_THEMES[themes[k]] if cat == MARKETING else UTILITY_THEMES[util_themes[k]]
+        rows.append(
+            (
+                int(channels[k]),
+                cat,
+                window.day_start(int(start_days[k])) + int(start_secs[k]),
+                min(days - 1, int(start_days[k] + durations[k])),
+                float(shares[k]) if blast[k] and cat == MARKETING else 0.0,
+                theme,
+            )
+        )
 
     # The spike: late in the window, leaving a day after it to see the opt-outs.
     spike_day = max(0, min(days - 2, int(days * 0.6)))
@@ -478,17 +646,24 @@ def _make_campaigns(rng: np.random.Generator, window: _Window) -> tuple[pa.Table
     chan = np.array([r[0] for r in rows], dtype=np.int8)
     cat = np.array([r[1] for r in rows], dtype=np.int8)
     start = np.array([r[2] for r in rows], dtype=np.int64)
-    table = pa.table({
-        "campaign_id": _ids("c", np.arange(1, len(rows) + 1), width),
-        "campaign_name": pa.array(names),
-        "channel": _labels(CHANNELS, chan),
-        "message_category": _labels(CATEGORIES, cat),
-        "started_at": _epoch_strings(start),
-    })
+    table = pa.table(
+        {
+            "campaign_id": _ids("c", np.arange(1, len(rows) + 1), width),
+            "campaign_name": pa.array(names),
+            "channel": _labels(CHANNELS, chan),
+            "message_category": _labels(CATEGORIES, cat),
+            "started_at": _epoch_strings(start),
+        }
+    )
     calendar = _Calendar(
-        channel=chan, category=cat, start=start, start_day=(start - window.start) // DAY,
-        end_day=np.array([r[3] for r in rows]), blast_share=np.array([r[4] for r in rows]),
-        spike=names.index(SPIKE_NAME), spike_day=spike_day,
+        channel=chan,
+        category=cat,
+        start=start,
+        start_day=(start - window.start) // DAY,
+        end_day=np.array([r[3] for r in rows]),
+        blast_share=np.array([r[4] for r in rows]),
+        spike=names.index(SPIKE_NAME),
+        spike_day=spike_day,
     )
     return table, calendar
 
@@ -526,8 +701,16 @@ class _Sink:
     time. Rows after the window end have not happened yet and are dropped.
     """
 
-    def __init__(self, source: str, window: _Window, out: Path, fmt: str, per_day: bool,
-                 prefix: str, formatter) -> None:
+    def __init__(
+        self,
+        source: str,
+        window: _Window,
+        out: Path,
+        fmt: str,
+        per_day: bool,
+        prefix: str,
+        formatter,
+    ) -> None:
         self.source, self.window, self.fmt, self.per_day = source, window, fmt, per_day
         self.prefix, self.formatter = prefix, formatter
         self.folder = out / source
@@ -562,8 +745,8 @@ class _Sink:
         cols["id"] = self.rows + 1 + np.arange(len(order), dtype=np.int64)
         self.rows += len(order)
         date = self.window.dates[day]
-        table = self.formatter(cols, date, _day_timestamps(date, cols["t"] - self.window.
-                                                         day_start(day)))
+        stamps = _day_timestamps(date, cols["t"] - self.window.day_start(day))
+        table = self.formatter(cols, stamps)
         self._write(table.select(list(COLUMNS[self.source])), date)
         return cols
 
@@ -578,8 +761,11 @@ class _Sink:
             return
         if self.writer is None:
             path = self.folder / f"{self.source}.{self.fmt}"
-            self.writer = (pacsv.CSVWriter(path, self.schema, write_options=CSV_OPTIONS)
-                           if self.fmt == "csv" else pq.ParquetWriter(path, self.schema))
+            self.writer = (
+                pacsv.CSVWriter(path, self.schema, write_options=CSV_OPTIONS)
+                if self.fmt == "csv"
+                else pq.ParquetWriter(path, self.schema)
+            )
         self.writer.write_table(table)
 
     def close(self) -> None:
@@ -597,16 +783,30 @@ class _Sink:
 class _Simulation:
     """Day-by-day world state and the per-source row generators."""
 
-    def __init__(self, rng, window: _Window, pop: _Population, cal: _Calendar,
-                 user_ids: pa.ChunkedArray, campaign_ids: pa.ChunkedArray, out: Path, fmt: str,
-                 per_day: bool) -> None:
+    def __init__(
+        self,
+        rng,
+        window: _Window,
+        pop: _Population,
+        cal: _Calendar,
+        user_ids: pa.ChunkedArray,
+        campaign_ids: pa.ChunkedArray,
+        out: Path,
+        fmt: str,
+        per_day: bool,
+    ) -> None:
         self.rng, self.window, self.pop, self.cal = rng, window, pop, cal
         self.n = len(pop.tz_offset)
         self.user_ids = user_ids.combine_chunks()
         self.campaign_ids = campaign_ids.combine_chunks()
         # Consent per (user, channel incl. all): -1 unknown, else OPTED_IN / OPTED_OUT.
         self.status = np.full((self.n, 5), -1, dtype=np.int8)
-        self.delivered = np.zeros((7, 4, self.n), dtype=np.int16)  # ring buffer of days
+        # Ring buffer of delivered sends per day; seeded with the pressure of the days before
+        # the window, so the first week's hazard is not artificially low.
+        prior = rng.poisson(
+            pop.rates.T * pop.reach[:, :4].T * np.array(DELIVERY_P)[:, :1], size=(7, 4, self.n)
+        )
+        self.delivered = prior.astype(np.int16)
         self.after_optout = np.ones(self.n)  # event rate multiplier; small once churned
         self.spike_send = np.full(self.n, -1, dtype=np.int64)
         self.spike_time = np.full(self.n, -1, dtype=np.int64)
@@ -658,15 +858,18 @@ class _Simulation:
         for ch in range(4):
             out = self._opted_out(ch)
             rate = pop.rates[:, ch] * pop.reach[:, ch] * weekday
-            marketing = rng.poisson(rate * MARKETING_SHARE[ch] * np.where(out, SUPPRESSION_LEAK,
-                                                                          1.0))
+            marketing = rng.poisson(
+                rate * MARKETING_SHARE[ch] * np.where(out, SUPPRESSION_LEAK, 1.0)
+            )
             other = rng.poisson(rate * (1 - MARKETING_SHARE[ch]))
             users = np.repeat(np.arange(self.n), marketing + other)
             # Per user: its marketing sends first, then the others.
-            is_marketing = np.repeat(np.tile([True, False], self.n),
-                                     np.column_stack([marketing, other]).ravel())
-            category = np.where(is_marketing, MARKETING,
-                                1 + rng.choice(3, size=len(users), p=OTHER_CATEGORY_P[ch]))
+            is_marketing = np.repeat(
+                np.tile([True, False], self.n), np.column_stack([marketing, other]).ravel()
+            )
+            category = np.where(
+                is_marketing, MARKETING, 1 + rng.choice(3, size=len(users), p=OTHER_CATEGORY_P[ch])
+            )
             campaign = np.full(len(users), -1, dtype=np.int64)
             for cat in range(4):
                 rows = np.flatnonzero(category == cat)
@@ -681,26 +884,42 @@ class _Simulation:
             parts.append((users, campaign, np.full(len(users), ch, dtype=np.int8), category, t))
 
             # Blasts of scheduled marketing campaigns starting today (the spike included).
-            for c in np.flatnonzero((cal.start_day == day) & (cal.channel == ch)
-                                    & (cal.blast_share > 0)).tolist():
+            for c in np.flatnonzero(
+                (cal.start_day == day) & (cal.channel == ch) & (cal.blast_share > 0)
+            ).tolist():
                 hit = pop.reach[:, ch] & ~out & (rng.random(self.n) < cal.blast_share[c])
                 users = np.flatnonzero(hit)
                 hours = SPIKE_HOURS if c == cal.spike else (None,)
                 for hour in hours:
                     base = cal.start[c] if hour is None else day_start + hour * 3600
                     # Blasts roll out over ~15 minutes; stay within the day.
-                    t = np.minimum(base + rng.integers(0, 900, size=len(users)),
-                                   day_start + DAY - 1)
-                    parts.append((users, np.full(len(users), c), np.full(len(users), ch, np.int8),
-                                  np.full(len(users), MARKETING), t))
+                    t = np.minimum(
+                        base + rng.integers(0, 900, size=len(users)), day_start + DAY - 1
+                    )
+                    parts.append(
+                        (
+                            users,
+                            np.full(len(users), c),
+                            np.full(len(users), ch, np.int8),
+                            np.full(len(users), MARKETING),
+                            t,
+                        )
+                    )
 
-        users, campaign, channel, category, t = (np.concatenate(x) for x in zip(*parts,
-                                                                                strict=True))
+        users, campaign, channel, category, t = (
+            np.concatenate(x) for x in zip(*parts, strict=True)
+        )
         cdf = np.cumsum(DELIVERY_P, axis=1)[channel]
         u = rng.random(len(users))
         status = (u >= cdf[:, 0]).astype(np.int8) + (u >= cdf[:, 1])
-        return {"t": t.astype(np.int64), "user": users, "campaign": campaign.astype(np.int64),
-                "channel": channel, "category": category.astype(np.int8), "status": status}
+        return {
+            "t": t.astype(np.int64),
+            "user": users,
+            "campaign": campaign.astype(np.int64),
+            "channel": channel,
+            "category": category.astype(np.int8),
+            "status": status,
+        }
 
     def _remember_sends(self, day: int, sends: dict[str, np.ndarray]) -> None:
         """Delivered counts per channel for the 7-day pressure; first spike send per user."""
@@ -720,8 +939,9 @@ class _Simulation:
 
     # -- interactions -----------------------------------------------------------------------
 
-    def _interactions(self, day: int, sends: dict[str, np.ndarray],
-                      act: np.ndarray) -> dict[str, np.ndarray]:
+    def _interactions(
+        self, day: int, sends: dict[str, np.ndarray], act: np.ndarray
+    ) -> dict[str, np.ndarray]:
         rng = self.rng
         parts = []
         if sends:
@@ -734,7 +954,8 @@ class _Simulation:
             src = ok[reacted]
             kind = FIRST_REACTION_TYPES[pick[reacted]]
             t = sends["t"][src] + _lognormal_seconds(
-                rng, FIRST_REACTION_MEDIAN_S[pick[reacted]], 1.2, len(src))
+                rng, FIRST_REACTION_MEDIAN_S[pick[reacted]], 1.2, len(src)
+            )
             parts.append((src, kind, t))
             # Follow-ups: a click after an open, a conversion after a click.
             opened = kind == OPEN
@@ -746,12 +967,23 @@ class _Simulation:
             all_clicks_src = np.concatenate([src[kind == CLICK], c_src])
             all_clicks_t = np.concatenate([t[kind == CLICK], c_t])
             conv = rng.random(len(all_clicks_src)) < CONVERSION_AFTER_CLICK_P
-            parts.append((all_clicks_src[conv], np.full(conv.sum(), CONVERSION, np.int8),
-                          all_clicks_t[conv] + _lognormal_seconds(rng, 600.0, 1.0, conv.sum())))
+            parts.append(
+                (
+                    all_clicks_src[conv],
+                    np.full(conv.sum(), CONVERSION, np.int8),
+                    all_clicks_t[conv] + _lognormal_seconds(rng, 600.0, 1.0, conv.sum()),
+                )
+            )
             src, kind, t = (np.concatenate(x) for x in zip(*parts, strict=True))
             send_id = np.where(rng.random(len(src)) < UNTRACKED_SEND_P, -1, sends["id"][src])
-            rows = {"t": t, "user": sends["user"][src], "campaign": sends["campaign"][src],
-                    "send": send_id, "channel": sends["channel"][src], "kind": kind}
+            rows = {
+                "t": t,
+                "user": sends["user"][src],
+                "campaign": sends["campaign"][src],
+                "send": send_id,
+                "channel": sends["channel"][src],
+                "kind": kind,
+            }
         else:
             rows = {k: np.zeros(0, np.int64) for k in ("t", "user", "campaign", "send")}
             rows |= {"channel": np.zeros(0, np.int8), "kind": np.zeros(0, np.int8)}
@@ -760,9 +992,12 @@ class _Simulation:
         n_org = rng.poisson(ORGANIC_INTERACTIONS_PER_USER * self.n)
         users = rng.integers(0, self.n, size=n_org)
         organic = {
-            "t": self._times(day, users), "user": users, "campaign": np.full(n_org, -1),
-            "send": np.full(n_org, -1), "channel": rng.choice([PUSH, EMAIL], size=n_org).astype(
-                np.int8), "kind": np.where(rng.random(n_org) < 0.7, OPEN, CLICK).astype(np.int8),
+            "t": self._times(day, users),
+            "user": users,
+            "campaign": np.full(n_org, -1),
+            "send": np.full(n_org, -1),
+            "channel": rng.choice([PUSH, EMAIL], size=n_org).astype(np.int8),
+            "kind": np.where(rng.random(n_org) < 0.7, OPEN, CLICK).astype(np.int8),
         }
         return {k: np.concatenate([rows[k], organic[k]]) for k in rows}
 
@@ -807,10 +1042,20 @@ class _Simulation:
             self._optouts(optout, ch, self._times(day, optout), act, push_7d)
             self.status[optin, ch] = OPTED_IN
             source = rng.choice(6, size=len(optin), p=OPTIN_SOURCE_P[ch])
-            self._add_changes(optin, np.full(len(optin), ch), np.full(len(optin), OPTED_IN),
-                              source, self._times(day, optin))
-            self._add_changes(repeat, np.full(len(repeat), ch), np.full(len(repeat), OPTED_OUT),
-                              np.full(len(repeat), REPEAT_SOURCE[ch]), self._times(day, repeat))
+            self._add_changes(
+                optin,
+                np.full(len(optin), ch),
+                np.full(len(optin), OPTED_IN),
+                source,
+                self._times(day, optin),
+            )
+            self._add_changes(
+                repeat,
+                np.full(len(repeat), ch),
+                np.full(len(repeat), OPTED_OUT),
+                np.full(len(repeat), REPEAT_SOURCE[ch]),
+                self._times(day, repeat),
+            )
 
     def _spike_optouts(self, day: int) -> None:
         """Signal 2: recipients of the spike opt out within hours, right after reacting."""
@@ -819,7 +1064,8 @@ class _Simulation:
         eligible = got & ~self._opted_out(PUSH)
         users = np.flatnonzero(eligible & (rng.random(self.n) < SPIKE_OPTOUT_P))
         t = self.spike_time[users] + np.maximum(
-            60, _lognormal_seconds(rng, SPIKE_DELAY_MEDIAN_S, 0.9, len(users)))
+            60, _lognormal_seconds(rng, SPIKE_DELAY_MEDIAN_S, 0.9, len(users))
+        )
         channel = np.where(rng.random(len(users)) < 0.85, PUSH, ALL)
         act = self.pop.activity(day)
         push_7d = self.delivered[:, PUSH].sum(axis=0, dtype=np.int64)
@@ -831,14 +1077,26 @@ class _Simulation:
         reacted = rng.random(len(users)) < SPIKE_INTERACTED_P
         users, t = users[reacted], t[reacted]
         it = np.maximum(self.spike_time[users] + 1, t - rng.integers(5, 90, size=len(users)))
-        self.sinks["interactions"].add({
-            "t": it, "user": users, "campaign": np.full(len(users), self.cal.spike),
-            "send": self.spike_send[users], "channel": np.full(len(users), PUSH, np.int8),
-            "kind": np.where(rng.random(len(users)) < 0.55, DISMISS, OPEN).astype(np.int8),
-        })
+        self.sinks["interactions"].add(
+            {
+                "t": it,
+                "user": users,
+                "campaign": np.full(len(users), self.cal.spike),
+                "send": self.spike_send[users],
+                "channel": np.full(len(users), PUSH, np.int8),
+                "kind": np.where(rng.random(len(users)) < 0.55, DISMISS, OPEN).astype(np.int8),
+            }
+        )
 
-    def _optouts(self, users: np.ndarray, ch: int, t: np.ndarray, act: np.ndarray,
-                 push_7d: np.ndarray, spike: bool = False) -> None:
+    def _optouts(
+        self,
+        users: np.ndarray,
+        ch: int,
+        t: np.ndarray,
+        act: np.ndarray,
+        push_7d: np.ndarray,
+        spike: bool = False,
+    ) -> None:
         """Record status changes to opted_out with a source, keyword and optional reason."""
         rng = self.rng
         n = len(users)
@@ -859,8 +1117,9 @@ class _Simulation:
         settings = source == APP_SETTINGS
         floor = self.window.day_start(self.sinks["events"].flushed + 1)
         et = np.maximum(floor, t[settings] - rng.integers(20, 600, size=settings.sum()))
-        self.sinks["events"].add({"t": et, "user": users[settings],
-                                  "name": np.full(settings.sum(), SETTINGS_EVENT)})
+        self.sinks["events"].add(
+            {"t": et, "user": users[settings], "name": np.full(settings.sum(), SETTINGS_EVENT)}
+        )
         # Some users stop using the app after opting out; fading ones more often.
         a, b = CHURN_AFTER_OPTOUT
         churn = rng.random(n) < a + b * (1 - act[users])
@@ -874,14 +1133,21 @@ class _Simulation:
         inbound = np.flatnonzero(source == INBOUND_KEYWORD)
         out_kw = status[inbound] == OPTED_OUT
         keyword[inbound] = np.where(
-            out_kw, self.rng.choice(len(OPTOUT_KEYWORDS), size=len(inbound), p=OPTOUT_KEYWORD_P),
-            100 + self.rng.choice(len(OPTIN_KEYWORDS), size=len(inbound), p=OPTIN_KEYWORD_P))
-        self.sinks["consent_changes"].add({
-            "t": np.asarray(t, dtype=np.int64), "user": users,
-            "channel": np.asarray(channel, dtype=np.int8), "status": np.asarray(status, np.int8),
-            "source": np.asarray(source, dtype=np.int8), "keyword": keyword,
-            "reason": np.full(n, -1) if reason is None else reason,
-        })
+            out_kw,
+            self.rng.choice(len(OPTOUT_KEYWORDS), size=len(inbound), p=OPTOUT_KEYWORD_P),
+            100 + self.rng.choice(len(OPTIN_KEYWORDS), size=len(inbound), p=OPTIN_KEYWORD_P),
+        )
+        self.sinks["consent_changes"].add(
+            {
+                "t": np.asarray(t, dtype=np.int64),
+                "user": users,
+                "channel": np.asarray(channel, dtype=np.int8),
+                "status": np.asarray(status, np.int8),
+                "source": np.asarray(source, dtype=np.int8),
+                "keyword": keyword,
+                "reason": np.full(n, -1) if reason is None else reason,
+            }
+        )
 
     # -- events ---------------------------------------------------------------------------
 
@@ -901,37 +1167,57 @@ class _Simulation:
     def _campaign(self, campaigns: np.ndarray) -> pa.Array:
         return self.campaign_ids.take(pa.array(campaigns, mask=campaigns < 0))
 
-    def _format_sends(self, c, date, ts) -> pa.Table:
-        return pa.table({
-            "send_id": _ids("s", c["id"], ID_WIDTH), "user_id": self._user(c["user"]),
-            "campaign_id": self._campaign(c["campaign"]),
-            "channel": _labels(CHANNELS, c["channel"]),
-            "message_category": _labels(CATEGORIES, c["category"]), "sent_at": ts,
-            "delivery_status": _labels(DELIVERY_STATUSES, c["status"]),
-        })
+    def _format_sends(self, c: dict[str, np.ndarray], ts: pa.Array) -> pa.Table:
+        return pa.table(
+            {
+                "send_id": _ids("s", c["id"], ID_WIDTH),
+                "user_id": self._user(c["user"]),
+                "campaign_id": self._campaign(c["campaign"]),
+                "channel": _labels(CHANNELS, c["channel"]),
+                "message_category": _labels(CATEGORIES, c["category"]),
+                "sent_at": ts,
+                "delivery_status": _labels(DELIVERY_STATUSES, c["status"]),
+            }
+        )
 
-    def _format_interactions(self, c, date, ts) -> pa.Table:
-        return pa.table({
-            "interaction_id": _ids("i", c["id"], ID_WIDTH), "user_id": self._user(c["user"]),
-            "campaign_id": self._campaign(c["campaign"]), "send_id": _ids("s", c["send"], ID_WIDTH),
-            "channel": _labels(CHANNELS, c["channel"]),
-            "interaction_type": _labels(INTERACTION_TYPES, c["kind"]), "occurred_at": ts,
-        })
+    def _format_interactions(self, c: dict[str, np.ndarray], ts: pa.Array) -> pa.Table:
+        return pa.table(
+            {
+                "interaction_id": _ids("i", c["id"], ID_WIDTH),
+                "user_id": self._user(c["user"]),
+                "campaign_id": self._campaign(c["campaign"]),
+                "send_id": _ids("s", c["send"], ID_WIDTH),
+                "channel": _labels(CHANNELS, c["channel"]),
+                "interaction_type": _labels(INTERACTION_TYPES, c["kind"]),
+                "occurred_at": ts,
+            }
+        )
 
-    def _format_events(self, c, date, ts) -> pa.Table:
-        return pa.table({
-            "event_id": _ids("e", c["id"], ID_WIDTH), "user_id": self._user(c["user"]),
-            "event_name": _labels(EVENT_NAMES, c["name"]), "occurred_at": ts,
-        })
+    def _format_events(self, c: dict[str, np.ndarray], ts: pa.Array) -> pa.Table:
+        return pa.table(
+            {
+                "event_id": _ids("e", c["id"], ID_WIDTH),
+                "user_id": self._user(c["user"]),
+                "event_name": _labels(EVENT_NAMES, c["name"]),
+                "occurred_at": ts,
+            }
+        )
 
-    def _format_consent(self, c, date, ts) -> pa.Table:
+    def _format_consent(self, c: dict[str, np.ndarray], ts: pa.Array) -> pa.Table:
         kw = c["keyword"]
-        keyword = pc.coalesce(_labels(OPTOUT_KEYWORDS, np.where(kw < 100, kw, -1)),
-                              _labels(OPTIN_KEYWORDS, np.where(kw >= 100, kw - 100, -1)))
-        return pa.table({
-            "change_id": _ids("cc", c["id"], ID_WIDTH), "user_id": self._user(c["user"]),
-            "channel": _labels(CONSENT_CHANNELS, c["channel"]),
-            "status": _labels(STATUSES, c["status"]), "changed_at": ts,
-            "source": _labels(CONSENT_SOURCES, c["source"]), "keyword": keyword,
-            "reason": _labels(REASONS, c["reason"]),
-        })
+        keyword = pc.coalesce(
+            _labels(OPTOUT_KEYWORDS, np.where(kw < 100, kw, -1)),
+            _labels(OPTIN_KEYWORDS, np.where(kw >= 100, kw - 100, -1)),
+        )
+        return pa.table(
+            {
+                "change_id": _ids("cc", c["id"], ID_WIDTH),
+                "user_id": self._user(c["user"]),
+                "channel": _labels(CONSENT_CHANNELS, c["channel"]),
+                "status": _labels(STATUSES, c["status"]),
+                "changed_at": ts,
+                "source": _labels(CONSENT_SOURCES, c["source"]),
+                "keyword": keyword,
+                "reason": _labels(REASONS, c["reason"]),
+            }
+        )
