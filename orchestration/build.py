@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -123,26 +124,46 @@ def dbt_resource():
     from dagster_dbt import DbtCliResource
 
     return DbtCliResource(
-        project_dir=os.fspath(DBT_PROJECT_DIR), profiles_dir=os.fspath(DBT_PROJECT_DIR)
+        project_dir=os.fspath(DBT_PROJECT_DIR),
+        profiles_dir=os.fspath(DBT_PROJECT_DIR),
+        dbt_executable=dbt_executable(),
     )
+
+
+def dbt_executable() -> str:
+    """The dbt of this interpreter's environment, so an un-activated venv works too."""
+    beside = Path(sys.executable).parent / "dbt"
+    return os.fspath(beside) if beside.exists() else "dbt"
+
+
+@contextlib.contextmanager
+def warehouse_build(settings: Settings) -> Iterator[Path]:
+    """The frame of every build, `optout build` and the Dagster dbt assets alike: lock,
+    copy, point dbt at the copy, and publish it only if the body raises nothing."""
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    with warehouse_writer(settings) as work, dbt_environment(settings, work):
+        yield work
 
 
 def run_build(
     settings: Settings,
     as_of: str | None = None,
     full_refresh: bool = False,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,
 ) -> None:
-    """Build and test every model (the `optout build` command)."""
-    settings.raw_dir.mkdir(parents=True, exist_ok=True)
-    with warehouse_writer(settings) as work, dbt_environment(settings, work):
+    """Build and test every model (the `optout build` command).
+
+    dagster-dbt already echoes dbt's messages to stdout; `log` gets them too.
+    """
+    with warehouse_build(settings):
         invocation = dbt_resource().cli(
             dbt_build_args(as_of=as_of, full_refresh=full_refresh),
             raise_on_error=False,
             target_path=DBT_PROJECT_DIR / "target" / "cli",
         )
         for event in invocation.stream_raw_events():
-            log(str(event))
+            if log is not None:
+                log(str(event))
         if not invocation.is_successful():
             raise BuildError(
                 "dbt build failed (see the messages above); the previous warehouse is unchanged"
