@@ -124,8 +124,10 @@
     {% set result = run_query(
         "select line from read_csv(" ~ optout_sql_string(file) ~ ", header = false, "
         ~ "columns = {'line': 'VARCHAR'}, delim = e'\\x01', quote = '', escape = '', "
-        ~ "auto_detect = false, ignore_errors = true) limit 1") %}
+        ~ "auto_detect = false, ignore_errors = true, strict_mode = false) limit 1") %}
     {% if result.rows | length == 0 or result.rows[0][0] is none %}{{ return(none) }}{% endif %}
+    {# Control characters in a header row: a binary file, not CSV. #}
+    {% if modules.re.search('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]', result.rows[0][0]) %}{{ return(none) }}{% endif %}
     {% set names = [] %}
     {% for name in result.rows[0][0].split(',') %}
         {% do names.append(name.strip().strip('"').strip()) %}
@@ -151,8 +153,9 @@
         "select count(*) from duckdb_tables() where table_name = 'reject_errors' and temporary"
     ).rows[0][0] > 0 %}
     {% if has_rejects %}
+        {# One row per file line: several scans may have rejected the same line. #}
         {{ return("create or replace table " ~ table ~ " as
-            select distinct
+            select
                 scans.file_path as source_file,
                 errors.line as line_number,
                 errors.csv_line as raw_line,
@@ -161,7 +164,11 @@
             from reject_errors as errors
             inner join reject_scans as scans
                 on errors.scan_id = scans.scan_id and errors.file_id = scans.file_id
-            where starts_with(scans.file_path, " ~ optout_sql_string(folder) ~ ")") }}
+            where starts_with(scans.file_path, " ~ optout_sql_string(folder) ~ ")
+            qualify row_number() over (
+                partition by scans.file_path, errors.line
+                order by errors.error_type, errors.error_message
+            ) = 1") }}
     {% else %}
         {{ return("create or replace table " ~ table ~ " as
             select
