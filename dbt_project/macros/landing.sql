@@ -14,6 +14,11 @@
     - CSV rows that cannot be parsed (bad UTF-8, wrong number of fields) are
       not dropped: DuckDB's store_rejects keeps them, and the base model's
       post-hook `persist_landing_rejects` saves them for the quarantine.
+    - Incremental loading: files are never edited in place, so a file
+      already in base_messaging__<source> is not read again. The view holds
+      only the files still to load (every file on --full-refresh or when the
+      base table does not exist yet). A loaded file that disappeared fails
+      the build, asking for --full-refresh.
 #}
 {% macro create_landing_views() %}
     {{ return(adapter.dispatch('create_landing_views', 'optout')()) }}
@@ -25,11 +30,20 @@
     {% set statements = ['create schema if not exists landing'] %}
     {% for source_name, spec in optout_sources().items() %}
         {% set folder = raw_dir ~ '/' ~ source_name %}
+        {% set loaded = optout_loaded_files(source_name) %}
+        {% set current = optout_list_files(folder ~ '/*.csv') + optout_list_files(folder ~ '/*.parquet') %}
+        {% set removed = loaded | reject('in', current) | list %}
+        {% if removed %}
+            {{ exceptions.raise_compiler_error(
+                removed | length ~ " file(s) loaded by an earlier build are no longer in " ~ folder
+                ~ " (first: " ~ removed[0] ~ "). Rebuild from the files present with "
+                ~ "`optout build --full-refresh` (or `dbt build --full-refresh`).") }}
+        {% endif %}
         {% set parts = [] %}
 
         {# CSV: group the files by header so each group is one read_csv call. #}
         {% set groups = {} %}
-        {% for file in optout_list_files(folder ~ '/*.csv') %}
+        {% for file in optout_list_files(folder ~ '/*.csv') if file not in loaded %}
             {% set header = duckdb__csv_header(file) %}
             {% if header is none %}
                 {% if duckdb__file_size(file) > 0 %}
@@ -59,7 +73,7 @@
         {% endfor %}
 
         {# Parquet: each file's schema is checked, then all are read at once. #}
-        {% set parquet_files = optout_list_files(folder ~ '/*.parquet') %}
+        {% set parquet_files = optout_list_files(folder ~ '/*.parquet') | reject('in', loaded) | list %}
         {% if parquet_files | length > 0 %}
             {% set names = [] %}
             {% for file in parquet_files %}
@@ -140,46 +154,64 @@
 {% endmacro %}
 
 {#
-    Post-hook of base_messaging__<source>: the CSV rows of that source that
-    DuckDB could not parse during the model's scan (store_rejects), saved as
-    staging.landing_rejects__<source>. Always creates the table, empty if
-    nothing was rejected.
+    Post-hook of base_messaging__<source>: the CSV lines of that source that
+    DuckDB could not parse during this run's scan (store_rejects) are added
+    to staging.landing_rejects__<source>, kept in step with the incremental
+    base model (rebuilt on a full refresh).
 #}
 {% macro persist_landing_rejects(source_name) %}
     {% if not execute %}{{ return('') }}{% endif %}
     {% set table = this.schema ~ '.landing_rejects__' ~ source_name %}
     {% set folder = var('raw_dir') | string ~ '/' ~ source_name ~ '/' %}
+    {% set statements = [] %}
+    {% if flags.FULL_REFRESH or not is_incremental() %}
+        {% do statements.append('drop table if exists ' ~ table) %}
+    {% endif %}
+    {% do statements.append("create table if not exists " ~ table ~ " (
+        source_file varchar, line_number bigint, raw_line varchar,
+        error_type varchar, error_message varchar)") %}
     {% set has_rejects = run_query(
         "select count(*) from duckdb_tables() where table_name = 'reject_errors' and temporary"
     ).rows[0][0] > 0 %}
     {% if has_rejects %}
         {# One row per file line: several scans may have rejected the same line. #}
-        {{ return("create or replace table " ~ table ~ " as
+        {% do statements.append("insert into " ~ table ~ "
             select
-                scans.file_path as source_file,
-                errors.line as line_number,
-                errors.csv_line as raw_line,
-                errors.error_type,
+                scans.file_path,
+                errors.line,
+                errors.csv_line,
+                cast(errors.error_type as varchar),
                 errors.error_message
             from reject_errors as errors
             inner join reject_scans as scans
                 on errors.scan_id = scans.scan_id and errors.file_id = scans.file_id
             where starts_with(scans.file_path, " ~ optout_sql_string(folder) ~ ")
+                and scans.file_path not in (select distinct source_file from " ~ table ~ ")
             qualify row_number() over (
                 partition by scans.file_path, errors.line
                 order by errors.error_type, errors.error_message
-            ) = 1") }}
-    {% else %}
-        {{ return("create or replace table " ~ table ~ " as
-            select
-                cast(null as varchar) as source_file,
-                cast(null as bigint) as line_number,
-                cast(null as varchar) as raw_line,
-                cast(null as varchar) as error_type,
-                cast(null as varchar) as error_message
-            where false") }}
+            ) = 1") %}
     {% endif %}
+    {{ return(statements | join(';\n')) }}
 {% endmacro %}
+
+{#
+    Files already loaded (rows in base_messaging__<source> or lines in its
+    rejects table), or none on a full refresh / first build.
+#}
+{% macro optout_loaded_files(source_name) %}
+    {% if flags.FULL_REFRESH %}{{ return([]) }}{% endif %}
+    {% set base = adapter.get_relation(
+        database=target.database, schema='staging', identifier='base_messaging__' ~ source_name) %}
+    {% set rejects = adapter.get_relation(
+        database=target.database, schema='staging', identifier='landing_rejects__' ~ source_name) %}
+    {% if base is none or rejects is none %}{{ return([]) }}{% endif %}
+    {% set result = run_query('select distinct source_file from ' ~ base
+        ~ ' union select distinct source_file from ' ~ rejects) %}
+    {{ return(result.columns[0].values() | list) }}
+{% endmacro %}
+
+
 
 {% macro optout_list_files(pattern) %}
     {% set result = run_query('select file from glob(' ~ optout_sql_string(pattern) ~ ') order by file') %}

@@ -1,5 +1,12 @@
--- Landing rows of `campaigns`: raw text, typed values and invalid_reason. The
--- post-hook saves the CSV rows DuckDB could not parse for the quarantine.
-{{ config(post_hook="{{ persist_landing_rejects('campaigns') }}") }}
+-- Landing rows of `campaigns`: raw text, typed values and invalid_reason.
+-- Incremental by file: each run appends the files not loaded yet (the
+-- landing view holds only those); see macros/landing.sql.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        post_hook="{{ persist_landing_rejects('campaigns') }}",
+    )
+}}
 
 {{ landing_base('campaigns') }}
