@@ -159,7 +159,9 @@ def run_build(
         invocation = dbt_resource().cli(
             dbt_build_args(as_of=as_of, full_refresh=full_refresh),
             raise_on_error=False,
-            target_path=DBT_PROJECT_DIR / "target" / "cli",
+            # Per warehouse: concurrent builds of different warehouses must not share
+            # dbt's artifacts, and a manifest must not meet another database name.
+            target_path=settings.warehouse.parent / ".dbt_target" / settings.warehouse.stem,
         )
         for event in invocation.stream_raw_events():
             if log is not None:

@@ -1,0 +1,422 @@
+"""Exports of SPEC §5, hand-computed: range presets, the opted-out users file
+(CSV and Parquet), the status-changes report, and the CLI's handling of bad
+arguments.
+
+The landing zone is built once. Around as_of D = 2024-03-01 (leap year):
+last_week = 2024-02-24 .. 2024-03-01, last_month = 2024-02-01 .. 2024-03-01.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from conftest import build, settings_for, write_landing_zone
+
+from orchestration.config import Settings
+from orchestration.exports import write_export
+from orchestration.ranges import UsageError, resolve_range
+
+VENV_BIN = os.path.dirname(sys.executable)
+OPTOUT = os.path.join(VENV_BIN, "optout")
+
+# fmt: off
+USER_COLUMNS = ["user_id", "external_id", "email", "phone", "first_name", "last_name",
+                "team_code", "channels", "optout_count", "first_opted_out_at",
+                "last_opted_out_at"]
+# fmt: on
+
+
+def change(
+    change_id, user_id, changed_at, channel="push", status="opted_out", source="app_settings"
+):
+    return {
+        "change_id": change_id,
+        "user_id": user_id,
+        "channel": channel,
+        "status": status,
+        "changed_at": changed_at,
+        "source": source,
+    }
+
+
+def person(user_id, external_id, email, phone, first, last, team, updated_at):
+    return {
+        "user_id": user_id,
+        "external_id": external_id,
+        "email": email,
+        "phone": phone,
+        "first_name": first,
+        "last_name": last,
+        "team_code": team,
+        "updated_at": updated_at,
+    }
+
+
+# fmt: off
+USERS = [
+    person("u_a", "EXT-A-OLD", "a.old@example.com", "+15550000001", "Ann", "Old", "T1",
+           "2024-01-01T00:00:00Z"),
+    person("u_a", "EXT-A", "ann@example.com", "+15550000002", "Ann", "Smith, Jr.", "TEAM-1",
+           "2024-02-01T00:00:00Z"),
+    person("u_b", "EXT-B", "b@example.com", "+15550000003", "Bob", "Ray", "TEAM-1",
+           "2024-01-01T00:00:00Z"),
+    person("u_e", "EXT-E", "e@example.com", None, "Eve", "Stone", "TEAM-2",
+           "2024-01-01T00:00:00Z"),
+    person("u_g", "EXT-G", "g@example.com", "+15550000007", "Gus", "Lee", "TEAM-1",
+           "2024-01-01T00:00:00Z"),
+]
+# fmt: on
+
+# Written in a shuffled user order on purpose.
+CONSENT = [
+    change("g1", "u_g", "2024-02-28T10:00:00.900Z", channel="sms"),  # fraction truncated
+    change("e1", "u_e", "2024-02-25T09:00:00Z"),
+    change("e2", "u_e", "2024-02-26T09:00:00Z", status="opted_in"),
+    change("e3", "u_e", "2024-02-27T09:00:00Z"),
+    change("e4", "u_e", "2024-02-28T09:00:00Z", channel="all"),
+    change("a2", "u_a", "2024-03-01T23:59:59Z", channel="email"),  # last day of last_week
+    change("a1", "u_a", "2024-02-24T00:00:00Z"),  # first day of last_week
+    change("d1", "u_d", "2024-02-27T10:00:00+02:00"),  # unknown user; 08:00Z
+    change("b1", "u_b", "2024-02-23T23:59:59Z", channel="sms"),  # day before last_week
+    change("c1", "u_c", "2024-03-02T00:00:00Z"),  # day after
+    change("f1", "u_f", "2024-03-01T22:30:00-05:00"),  # = 03-02T03:30Z: after
+    change("f2", "u_f", "2024-02-24T01:00:00+02:00", channel="email"),  # = 02-23T23:00Z
+    change("i1", "u_i", "2024-02-27T00:00:00Z", source="import"),  # import: never
+    change("j1", "u_j", "2024-02-20T10:00:00Z"),
+    change("j2", "u_j", "2024-02-26T10:00:00Z", source="inbound_keyword"),  # repeat: never
+    # last_year around a year boundary, D = 2024-01-15: 2023-01-16 .. 2024-01-15
+    change("y1", "u_y1", "2023-01-16T00:00:00Z"),  # first day: in
+    change("y2", "u_y2", "2023-01-15T23:59:59Z"),  # day before: out
+    change("y3", "u_y3", "2024-01-15T12:00:00Z"),  # last day: in
+    change("y4", "u_y4", "2024-01-16T00:00:00Z"),  # day after: out
+]
+
+# fmt: off
+ROW_A = ["u_a", "EXT-A", "ann@example.com", "+15550000002", "Ann", "Smith, Jr.", "TEAM-1",
+         "email|push", "2", "2024-02-24T00:00:00Z", "2024-03-01T23:59:59Z"]
+ROW_D = ["u_d", "", "", "", "", "", "", "push", "1", "2024-02-27T08:00:00Z",
+         "2024-02-27T08:00:00Z"]
+ROW_E = ["u_e", "EXT-E", "e@example.com", "", "Eve", "Stone", "TEAM-2", "all|push", "3",
+         "2024-02-25T09:00:00Z", "2024-02-28T09:00:00Z"]
+ROW_G = ["u_g", "EXT-G", "g@example.com", "+15550000007", "Gus", "Lee", "TEAM-1", "sms", "1",
+         "2024-02-28T10:00:00Z", "2024-02-28T10:00:00Z"]
+# fmt: on
+
+# The whole last_week file (as_of 2024-03-01), byte for byte.
+LAST_WEEK_CSV = (
+    "user_id,external_id,email,phone,first_name,last_name,team_code,channels,optout_count,"
+    "first_opted_out_at,last_opted_out_at\n"
+    'u_a,EXT-A,ann@example.com,+15550000002,Ann,"Smith, Jr.",TEAM-1,email|push,2,'
+    "2024-02-24T00:00:00Z,2024-03-01T23:59:59Z\n"
+    "u_d,,,,,,,push,1,2024-02-27T08:00:00Z,2024-02-27T08:00:00Z\n"
+    "u_e,EXT-E,e@example.com,,Eve,Stone,TEAM-2,all|push,3,"
+    "2024-02-25T09:00:00Z,2024-02-28T09:00:00Z\n"
+    "u_g,EXT-G,g@example.com,+15550000007,Gus,Lee,TEAM-1,sms,1,"
+    "2024-02-28T10:00:00Z,2024-02-28T10:00:00Z\n"
+)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Settings:
+    settings = settings_for(tmp_path_factory.mktemp("exports"))
+    write_landing_zone(settings.raw_dir, {"users": USERS, "consent_changes": CONSENT})
+    build(settings)
+    return settings
+
+
+@pytest.fixture
+def settings(project, tmp_path) -> Settings:
+    """The built warehouse with a fresh, empty export folder."""
+    return Settings(
+        raw_dir=project.raw_dir, warehouse=project.warehouse, export_dir=tmp_path / "exports"
+    )
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+
+
+def export_rows(settings, range_name, **kwargs) -> list[list[str]]:
+    result = write_export(settings, "users", resolve_range(range_name, **kwargs))
+    header, *rows = read_csv(result.path)
+    assert header == USER_COLUMNS
+    return rows
+
+
+# --- range presets (no warehouse needed) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("range_name", "as_of", "start", "end"),
+    [
+        ("last_week", "2024-03-01", "2024-02-24", "2024-03-01"),  # leap year: 29 Feb inside
+        ("last_week", "2023-03-01", "2023-02-23", "2023-03-01"),  # not a leap year
+        ("last_week", "2024-01-03", "2023-12-28", "2024-01-03"),  # across a year
+        ("last_month", "2024-03-01", "2024-02-01", "2024-03-01"),  # 29 days back
+        ("last_month", "2023-03-01", "2023-01-31", "2023-03-01"),
+        ("last_month", "2024-01-10", "2023-12-12", "2024-01-10"),
+        ("last_year", "2024-01-15", "2023-01-16", "2024-01-15"),  # 364 days back
+        ("last_year", "2024-03-01", "2023-03-03", "2024-03-01"),  # spans 29 Feb 2024
+        ("last_year", "2025-03-01", "2024-03-02", "2025-03-01"),
+    ],
+)
+def test_range_presets(range_name, as_of, start, end):
+    """D-6, D-29, D-364 days ... D, inclusive, counted on the calendar by hand."""
+    got = resolve_range(range_name, as_of=as_of)
+    assert (got.start, got.end) == (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+
+
+def test_between_range_is_taken_as_given():
+    got = resolve_range("between", start="2024-02-28", end="2024-03-01")
+    assert (got.start, got.end) == (dt.date(2024, 2, 28), dt.date(2024, 3, 1))
+
+
+def test_single_day_between_range_is_allowed():
+    got = resolve_range("between", start="2024-02-29", end="2024-02-29")
+    assert (got.start, got.end) == (dt.date(2024, 2, 29), dt.date(2024, 2, 29))
+
+
+def test_default_as_of_is_today_utc():
+    """No as_of: D = today in UTC; last_week starts 6 days earlier."""
+    got = resolve_range("last_week")
+    today = dt.datetime.now(dt.UTC).date()
+    assert (got.start, got.end) == (today - dt.timedelta(days=6), today)
+
+
+@pytest.mark.parametrize(
+    ("args", "what"),
+    [
+        ({"range_name": "last_quarter"}, "unknown range"),
+        ({"range_name": "between", "start": "2024/03/01", "end": "2024-03-05"}, "malformed"),
+        ({"range_name": "between", "start": "2024-02-30", "end": "2024-03-05"}, "impossible"),
+        ({"range_name": "between", "start": "2024-03-05", "end": "2024-03-01"}, "start > end"),
+        ({"range_name": "between", "start": "2024-03-01"}, "no end"),
+        ({"range_name": "last_week", "as_of": "01-03-2024"}, "malformed as_of"),
+    ],
+)
+def test_bad_range_arguments_raise_usage_error(args, what):
+    with pytest.raises(UsageError) as info:
+        resolve_range(**args)
+    assert "\n" not in str(info.value), what
+
+
+# --- opted-out users export -------------------------------------------------------------------
+
+
+def test_last_week_file_byte_for_byte(settings):
+    """as_of 2024-03-01: u_a (first and last day), u_d (unknown user, +02:00), u_e
+    (2 push opt-outs + all), u_g (fraction truncated); sorted by user_id. Out: u_b (day
+    before), u_c (day after), u_f (offsets move it out), u_i (import), u_j (repeat)."""
+    result = write_export(settings, "users", resolve_range("last_week", as_of="2024-03-01"))
+    assert result.path.read_bytes().decode("utf-8") == LAST_WEEK_CSV
+    assert result.row_count == 4
+
+
+def test_optouts_on_first_and_last_day_are_included(settings):
+    """u_a: 02-24T00:00:00Z (first day) and 03-01T23:59:59Z (last day) both count."""
+    rows = export_rows(settings, "last_week", as_of="2024-03-01")
+    assert rows[0] == ROW_A
+
+
+def test_optouts_the_day_before_and_after_are_excluded(settings):
+    """u_b at 02-23T23:59:59Z and u_c at 03-02T00:00:00Z are not in last_week."""
+    users = [r[0] for r in export_rows(settings, "last_week", as_of="2024-03-01")]
+    assert users == ["u_a", "u_d", "u_e", "u_g"]
+
+
+def test_range_uses_the_utc_date_of_the_optout(settings):
+    """u_f: 03-01 22:30-05:00 is 03-02 UTC, 02-24 01:00+02:00 is 02-23 UTC -> not in."""
+    users = [r[0] for r in export_rows(settings, "last_week", as_of="2024-03-01")]
+    assert "u_f" not in users
+
+
+def test_unknown_user_has_empty_personal_fields(settings):
+    rows = export_rows(settings, "last_week", as_of="2024-03-01")
+    assert rows[1] == ROW_D
+
+
+def test_channels_distinct_sorted_and_counts(settings):
+    """u_e: push out, push in, push out, all out -> 'all|push', 3 opt-outs."""
+    rows = export_rows(settings, "last_week", as_of="2024-03-01")
+    assert rows[2] == ROW_E
+
+
+def test_between_scopes_counts_and_times_to_the_range(settings):
+    """02-28 .. 03-01: u_a only its email opt-out, u_e only the `all` one, u_g."""
+    rows = export_rows(settings, "between", start="2024-02-28", end="2024-03-01")
+    assert rows == [
+        ROW_A[:7] + ["email", "1", "2024-03-01T23:59:59Z", "2024-03-01T23:59:59Z"],
+        ROW_E[:7] + ["all", "1", "2024-02-28T09:00:00Z", "2024-02-28T09:00:00Z"],
+        ROW_G,
+    ]
+
+
+def test_last_month_reaches_29_days_back(settings):
+    """02-01 .. 03-01 adds u_b (02-23) and u_j (02-20, its repeat STOP not counted)
+    and u_f (02-23T23:00Z); u_c and the 2023/2024-01 users are out."""
+    rows = export_rows(settings, "last_month", as_of="2024-03-01")
+    assert [r[0] for r in rows] == ["u_a", "u_b", "u_d", "u_e", "u_f", "u_g", "u_j"]
+    by_user = {r[0]: r for r in rows}
+    assert by_user["u_j"][7:] == ["push", "1", "2024-02-20T10:00:00Z", "2024-02-20T10:00:00Z"]
+    assert by_user["u_f"][7:] == ["email", "1", "2024-02-23T23:00:00Z", "2024-02-23T23:00:00Z"]
+
+
+def test_last_year_across_a_year_boundary(settings):
+    """D = 2024-01-15: 2023-01-16 .. 2024-01-15 -> u_y1 (first day), u_y3 (last day)."""
+    rows = export_rows(settings, "last_year", as_of="2024-01-15")
+    assert [r[0] for r in rows] == ["u_y1", "u_y3"]
+
+
+def test_empty_range_gives_a_header_only_file(settings):
+    rows = export_rows(settings, "between", start="2020-01-01", end="2020-12-31")
+    assert rows == []
+
+
+def test_same_range_gives_the_same_bytes(settings):
+    date_range = resolve_range("last_month", as_of="2024-03-01")
+    first = write_export(settings, "users", date_range)
+    first_bytes = first.path.read_bytes()
+    second = write_export(settings, "users", date_range)
+    assert second.path.read_bytes() == first_bytes
+    assert first.sha256 == second.sha256
+
+
+def test_export_folder_holds_only_the_written_file(settings):
+    """Written completely or not at all: no temporary files left behind."""
+    result = write_export(settings, "users", resolve_range("last_week", as_of="2024-03-01"))
+    assert [p.name for p in settings.export_dir.iterdir()] == [result.path.name]
+
+
+def test_parquet_has_the_same_rows_and_columns(settings):
+    date_range = resolve_range("last_month", as_of="2024-03-01")
+    csv_rows = read_csv(write_export(settings, "users", date_range).path)
+    result = write_export(settings, "users", date_range, fmt="parquet")
+    table = pq.read_table(result.path)
+    assert table.column_names == USER_COLUMNS
+    parquet_rows = [
+        ["" if v is None else str(v) for v in row.values()] for row in table.to_pylist()
+    ]
+    assert parquet_rows == csv_rows[1:]
+    assert table.column("optout_count").to_pylist() == [int(r[8]) for r in csv_rows[1:]]
+
+
+def test_bad_format_raises_and_writes_nothing(settings):
+    with pytest.raises(UsageError):
+        write_export(settings, "users", resolve_range("last_week", as_of="2024-03-01"), fmt="xlsx")
+    assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())
+
+
+# --- status-changes report --------------------------------------------------------------------
+
+
+def test_status_changes_report(settings):
+    """02-24 .. 03-01: every non-import status change; u_i's import, u_j's repeated STOP,
+    u_b (02-23) and u_f (UTC dates outside) are absent. Columns: first name, last name,
+    user id, external id, team code, phone, channel, status, status time."""
+    result = write_export(
+        settings, "status_changes", resolve_range("last_week", as_of="2024-03-01")
+    )
+    header, *rows = read_csv(result.path)
+    assert len(header) == 9
+    ann = ["Ann", "Smith, Jr.", "u_a", "EXT-A", "TEAM-1", "+15550000002"]
+    eve = ["Eve", "Stone", "u_e", "EXT-E", "TEAM-2", ""]
+    assert sorted(rows) == sorted(
+        [
+            ann + ["push", "Opted Out", "2024-02-24T00:00:00Z"],
+            ann + ["email", "Opted Out", "2024-03-01T23:59:59Z"],
+            ["", "", "u_d", "", "", "", "push", "Opted Out", "2024-02-27T08:00:00Z"],
+            eve + ["push", "Opted Out", "2024-02-25T09:00:00Z"],
+            eve + ["push", "Opted In", "2024-02-26T09:00:00Z"],
+            eve + ["push", "Opted Out", "2024-02-27T09:00:00Z"],
+            eve + ["all", "Opted Out", "2024-02-28T09:00:00Z"],
+            [
+                "Gus",
+                "Lee",
+                "u_g",
+                "EXT-G",
+                "TEAM-1",
+                "+15550000007",
+                "sms",
+                "Opted Out",
+                "2024-02-28T10:00:00Z",
+            ],
+        ]
+    )
+
+
+# --- the CLI ----------------------------------------------------------------------------------
+
+
+def run_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    env = dict(
+        os.environ,
+        OPTOUT_RAW_DIR=str(settings.raw_dir),
+        OPTOUT_WAREHOUSE=str(settings.warehouse),
+        OPTOUT_EXPORT_DIR=str(settings.export_dir),
+    )
+    return subprocess.run([OPTOUT, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_export_prints_the_path_last(settings):
+    """The last stdout line is the written file; its bytes are the hand-written CSV."""
+    done = run_cli(settings, "export", "--range", "last_week", "--as-of", "2024-03-01")
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip().splitlines()[-1])
+    assert path.parent == settings.export_dir
+    assert path.read_bytes().decode("utf-8") == LAST_WEEK_CSV
+
+
+def test_cli_export_parquet(settings):
+    done = run_cli(
+        settings,
+        "export",
+        "--range",
+        "between",
+        "--start",
+        "2024-02-28",
+        "--end",
+        "2024-03-01",
+        "--format",
+        "parquet",
+    )
+    assert done.returncode == 0, done.stderr
+    table = pq.read_table(done.stdout.strip().splitlines()[-1])
+    assert table.column("user_id").to_pylist() == ["u_a", "u_e", "u_g"]
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["--range", "last_quarter"], "--range"),
+        (["--range", "between", "--start", "2024/03/01", "--end", "2024-03-05"], "--start"),
+        (["--range", "between", "--start", "2024-02-30", "--end", "2024-03-05"], "--start"),
+        (["--range", "between", "--start", "2024-03-05", "--end", "2024-03-01"], "--start"),
+        (["--range", "between", "--start", "2024-03-01"], "--end"),
+        (["--range", "last_week", "--format", "xlsx"], "--format"),
+        (["--range", "last_week", "--as-of", "2024-13-01"], "--as-of"),
+    ],
+    ids=[
+        "unknown-range",
+        "malformed-date",
+        "impossible-date",
+        "start-after-end",
+        "between-without-end",
+        "bad-format",
+        "bad-as-of",
+    ],
+)
+def test_cli_bad_argument_exits_nonzero_with_one_line_and_writes_nothing(settings, args, names):
+    done = run_cli(settings, "export", *args)
+    assert done.returncode != 0
+    message = done.stderr.strip()
+    assert message and "\n" not in message, done.stderr
+    assert names in message  # says which option to fix
+    assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())

@@ -1,0 +1,268 @@
+"""Hand-computed retention scenarios: fct_optout_retention and
+fct_last_events_retain_churn (SPEC §4), windows [1, 3, 7, 14, 30].
+
+One landing zone, built once with an explicit as_of = 2024-05-24T12:00:00Z
+(t + 14 days) passed to the build. Unless a scenario says otherwise the opt-out
+is at t = 2024-05-10T12:00:00Z on push. The default as_of (the latest clean
+event, quarantined events ignored) is tested in test_quarantine.py, whose
+landing zone has the quarantined events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import build, query, query_dicts, settings_for, write_landing_zone
+
+T = "2024-05-10T12:00:00Z"
+EXPLICIT_AS_OF = "2024-05-24T12:00:00Z"  # t + 14 days
+
+
+def out(change_id, user_id, changed_at=T):
+    return {
+        "change_id": change_id,
+        "user_id": user_id,
+        "channel": "push",
+        "status": "opted_out",
+        "changed_at": changed_at,
+        "source": "app_settings",
+    }
+
+
+def event(event_id, user_id, name, occurred_at):
+    return {
+        "event_id": event_id,
+        "user_id": user_id,
+        "event_name": name,
+        "occurred_at": occurred_at,
+    }
+
+
+EVENTS = [
+    # u_ret_edge: window edges for W = 1
+    event("e_re_1", "u_ret_edge", "app_open", "2024-05-09T12:00:00Z"),  # t - 1d: before W1
+    event("e_re_2", "u_ret_edge", "purchase", "2024-05-09T11:59:59Z"),  # t - 1d - 1s: W3 only
+    event("e_re_3", "u_ret_edge", "app_open", T),  # at t: neither
+    event("e_re_4", "u_ret_edge", "app_open", "2024-05-11T12:00:00Z"),  # t + 1d: after W1
+    event("e_re_5", "u_ret_edge", "app_open", "2024-05-11T12:00:01Z"),  # t + 1d + 1s: W3
+    # u_ret_names: event names before the opt-out
+    event("e_rn_1", "u_ret_names", "app_open", "2024-05-10T10:00:00Z"),  # t - 2h
+    event("e_rn_2", "u_ret_names", "app_open", "2024-05-10T09:00:00+02:00"),  # t - 5h
+    event("e_rn_3", "u_ret_names", "app_open", "2024-05-08T12:00:00Z"),  # t - 2d
+    event("e_rn_4", "u_ret_names", "view_item", "2024-04-30T12:00:00Z"),  # t - 10d
+    event("e_rn_5", "u_ret_names", "purchase", "2024-04-20T12:00:00Z"),  # t - 20d
+    event("e_rn_6", "u_ret_names", "app_open", "2024-05-10T13:00:00Z"),  # t + 1h (after)
+    event("e_rn_7", "u_ret_names", "view_item", T),  # at t: neither
+    # u_ret_quiet: one event 5 days before, nothing after
+    event("e_rq_1", "u_ret_quiet", "app_open", "2024-05-05T12:00:00Z"),
+    # u_ret_late: only event exactly t + 3d
+    event("e_rl_1", "u_ret_late", "app_open", "2024-05-13T12:00:00Z"),
+    # another user's events never count for the opt-outs above
+    event("e_other_1", "u_other", "app_open", "2024-05-10T11:00:00Z"),
+    event("e_other_2", "u_other", "app_open", "2024-05-10T13:00:00Z"),
+]
+
+TABLES = {
+    "events": EVENTS,
+    "consent_changes": [
+        out("c_ret_edge", "u_ret_edge"),
+        out("c_ret_names", "u_ret_names"),
+        out("c_ret_quiet", "u_ret_quiet"),
+        # one second later than t, written with an offset: 12:00:01Z
+        out("c_ret_quiet2", "u_ret_quiet2", "2024-05-10T14:00:01+02:00"),
+        out("c_ret_late", "u_ret_late"),
+    ],
+}
+OPTOUTS = ["c_ret_edge", "c_ret_names", "c_ret_quiet", "c_ret_quiet2", "c_ret_late"]
+WINDOWS = [1, 3, 7, 14, 30]
+
+
+@pytest.fixture(scope="module")
+def wh(tmp_path_factory):
+    settings = settings_for(tmp_path_factory.mktemp("retention"))
+    write_landing_zone(settings.raw_dir, TABLES)
+    return build(settings, as_of=EXPLICIT_AS_OF)
+
+
+def retention(wh, optout_id) -> dict[int, tuple]:
+    """{window_days: (events_before, events_after, retention_status)}."""
+    rows = query(
+        wh,
+        "select window_days, events_before, events_after, retention_status "
+        "from marts.fct_optout_retention where optout_id = ?",
+        [optout_id],
+    )
+    got = {w: (b, a, s) for w, b, a, s in rows}
+    assert len(got) == len(rows), "one row per (opt-out, window)"
+    return got
+
+
+def statuses(wh, optout_id) -> dict[int, str]:
+    return {w: v[2] for w, v in retention(wh, optout_id).items()}
+
+
+def event_counts(wh, optout_id) -> dict[int, dict[str, int]]:
+    """{window_days: {event_name: event_count}} from fct_last_events_retain_churn."""
+    got: dict[int, dict[str, int]] = {}
+    for w, name, n in query(
+        wh,
+        "select window_days, event_name, event_count "
+        "from marts.fct_last_events_retain_churn where optout_id = ?",
+        [optout_id],
+    ):
+        assert name not in got.setdefault(w, {}), "one row per (opt-out, window, event_name)"
+        got[w][name] = n
+    return got
+
+
+# --- fct_optout_retention -----------------------------------------------------------------
+
+
+def test_one_row_per_optout_and_window(wh):
+    """5 opt-outs x 5 windows = 25 rows, each pair once."""
+    got = query(wh, "select optout_id, window_days from marts.fct_optout_retention")
+    assert sorted(got) == sorted((o, w) for o in OPTOUTS for w in WINDOWS)
+
+
+def test_window_edges_before_and_after(wh):
+    """Events at t-1d (in W1 before), t-1d-1s (W3+), t (neither), t+1d (in W1 after),
+    t+1d+1s (W3+): W1 = 1 before / 1 after, W3..W30 = 2 / 2; all retain."""
+    assert retention(wh, "c_ret_edge") == {
+        1: (1, 1, "retain"),
+        3: (2, 2, "retain"),
+        7: (2, 2, "retain"),
+        14: (2, 2, "retain"),
+        30: (2, 2, "retain"),
+    }
+
+
+def test_event_at_the_optout_instant_is_neither_before_nor_after(wh):
+    """u_ret_names: 5 events before (3 in W3), 1 after (t+1h); the one at t is not counted."""
+    got = retention(wh, "c_ret_names")
+    assert {w: (b, a) for w, (b, a, _) in got.items()} == {
+        1: (2, 1),
+        3: (3, 1),
+        7: (3, 1),
+        14: (4, 1),
+        30: (5, 1),
+    }
+
+
+def test_explicit_as_of_closes_more_windows(wh):
+    """as_of = t + 14d: W1..W14 churn (W14 ends exactly at as_of), W30 pending."""
+    assert statuses(wh, "c_ret_quiet") == {
+        1: "churn",
+        3: "churn",
+        7: "churn",
+        14: "churn",
+        30: "pending",
+    }
+
+
+def test_explicit_as_of_window_end_one_second_later_is_pending(wh):
+    """t = 12:00:01Z: t + 14d is 1 s after as_of -> W14 pending, W7 churn."""
+    assert statuses(wh, "c_ret_quiet2") == {
+        1: "churn",
+        3: "churn",
+        7: "churn",
+        14: "pending",
+        30: "pending",
+    }
+
+
+def test_event_exactly_t_plus_w_counts_after(wh):
+    """Only event at t+3d: W1 after 0 -> churn (t+1d <= as_of); W3+ after 1 -> retain."""
+    assert retention(wh, "c_ret_late") == {
+        1: (0, 0, "churn"),
+        3: (0, 1, "retain"),
+        7: (0, 1, "retain"),
+        14: (0, 1, "retain"),
+        30: (0, 1, "retain"),
+    }
+
+
+def test_retain_whatever_the_window_end(wh):
+    """Events after t make retain even for W30, whose end (t+30d) is after as_of."""
+    assert set(statuses(wh, "c_ret_edge").values()) == {"retain"}
+
+
+# --- fct_last_events_retain_churn ---------------------------------------------------------
+
+
+def test_event_counts_per_name_and_window(wh):
+    """u_ret_names before t: app_open t-2h, t-5h, t-2d; view_item t-10d; purchase
+    t-20d (view_item at t excluded): W1 app_open 2; W3, W7 app_open 3; W14 + view_item 1;
+    W30 + purchase 1."""
+    assert event_counts(wh, "c_ret_names") == {
+        1: {"app_open": 2},
+        3: {"app_open": 3},
+        7: {"app_open": 3},
+        14: {"app_open": 3, "view_item": 1},
+        30: {"app_open": 3, "view_item": 1, "purchase": 1},
+    }
+
+
+def test_event_counts_window_start_is_inclusive(wh):
+    """u_ret_edge: app_open at t-1d (in W1), purchase at t-1d-1s (W3+ only)."""
+    assert event_counts(wh, "c_ret_edge") == {
+        1: {"app_open": 1},
+        **{w: {"app_open": 1, "purchase": 1} for w in (3, 7, 14, 30)},
+    }
+
+
+def test_no_rows_without_events_before(wh):
+    """u_ret_late has only an event after t -> no rows."""
+    assert event_counts(wh, "c_ret_late") == {}
+
+
+def test_rows_carry_the_retention_status(wh):
+    """u_ret_quiet's event at t-5d is in W7, W14, W30: churn, churn, pending."""
+    got = query(
+        wh,
+        "select window_days, event_name, event_count, retention_status "
+        "from marts.fct_last_events_retain_churn where optout_id = 'c_ret_quiet' "
+        "order by window_days",
+    )
+    assert got == [
+        (7, "app_open", 1, "churn"),
+        (14, "app_open", 1, "churn"),
+        (30, "app_open", 1, "pending"),
+    ]
+
+
+def test_total_event_and_unique_user_for_w30(wh):
+    """W30: u_ret_edge 2 + u_ret_names 5 + u_ret_quiet 1 + u_ret_quiet2 0 + u_ret_late 0
+    -> Total Event 8, Unique User 3."""
+    got = query_dicts(
+        wh,
+        "select sum(event_count) as total, count(distinct user_id) as users "
+        "from marts.fct_last_events_retain_churn where window_days = 30",
+    )
+    assert got == [{"total": 8, "users": 3}]
+
+
+def test_last_events_match_events_before(wh):
+    """For every (opt-out, W): sum(event_count) = fct_optout_retention.events_before."""
+    got = query(
+        wh,
+        """
+        select r.optout_id, r.window_days, r.events_before, coalesce(sum(e.event_count), 0)
+        from marts.fct_optout_retention r
+        left join marts.fct_last_events_retain_churn e
+            using (optout_id, window_days)
+        group by all
+        having r.events_before != coalesce(sum(e.event_count), 0)
+    """,
+    )
+    assert got == []
+
+
+def test_retention_opted_out_at_is_utc(wh):
+    """c_ret_quiet2 written 14:00:01+02:00 is 12:00:01 UTC."""
+    got = query(
+        wh,
+        "select distinct opted_out_at from marts.fct_optout_retention "
+        "where optout_id = 'c_ret_quiet2'",
+    )
+    assert got == [(dt.datetime(2024, 5, 10, 12, 0, 1),)]
