@@ -34,7 +34,7 @@ manifest: $(STAMP)
 
 run: manifest
 	$(BIN)/optout generate --out $(OPTOUT_RAW_DIR) --users $(SAMPLE_USERS) --days $(SAMPLE_DAYS)
-	$(BIN)/optout build
+	$(BIN)/optout build --full-refresh  # the sample data was just regenerated
 	$(BIN)/optout status
 	$(BIN)/optout export --range last_month
 	@echo "landing zone: $(OPTOUT_RAW_DIR)"
