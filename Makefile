@@ -30,6 +30,7 @@ $(STAMP): requirements.lock pyproject.toml
 # dagster-dbt loads target/manifest.json at import: parse it for this checkout.
 manifest: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml  # Dagster reads $$DAGSTER_HOME/dagster.yaml
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
 
 run: manifest

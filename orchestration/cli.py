@@ -9,12 +9,13 @@ import sys
 from collections.abc import Sequence
 
 from orchestration.config import ConfigError, Settings
-from orchestration.ranges import RANGES, UsageError, check_format, parse_date, resolve_range
-
-# The ISO-8601 shape the dbt macro iso_timestamp_pattern() accepts.
-ISO_TIMESTAMP = re.compile(
-    r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-    r"(?:[Zz]|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)?$"
+from orchestration.ranges import (
+    RANGES,
+    UsageError,
+    check_as_of,
+    check_format,
+    parse_date,
+    resolve_range,
 )
 
 
@@ -34,6 +35,12 @@ def _positive_int(option: str):
         return int(value)
 
     return parse
+
+
+def _port(value: str) -> int:
+    if not re.fullmatch(r"\d+", value.strip()) or not 1 <= int(value) <= 65535:
+        raise argparse.ArgumentTypeError(f"--port must be a whole number 1-65535, got {value!r}")
+    return int(value)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -72,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("status", help="show raw = clean + quarantined + duplicates per source")
+
+    dashboard = commands.add_parser(
+        "dashboard", help="serve the Opt Out analytics dashboard on 127.0.0.1 (Streamlit)"
+    )
+    dashboard.add_argument(
+        "--port", type=_port, default=8501, help="port on 127.0.0.1 (default 8501)"
+    )
     return parser
 
 
@@ -96,11 +110,8 @@ def _generate(args: argparse.Namespace) -> None:
 def _build(args: argparse.Namespace, settings: Settings) -> None:
     from orchestration.build import run_build
 
-    if args.as_of is not None and not ISO_TIMESTAMP.match(args.as_of.strip()):
-        raise UsageError(
-            f"--as-of must be an ISO-8601 timestamp like 2026-01-31T00:00:00Z, got {args.as_of!r}"
-        )
-    run_build(settings, as_of=args.as_of and args.as_of.strip(), full_refresh=args.full_refresh)
+    as_of = check_as_of(args.as_of)
+    run_build(settings, as_of=as_of, full_refresh=args.full_refresh)
     print(f"warehouse: {settings.warehouse}")
 
 
@@ -138,6 +149,15 @@ def _status(settings: Settings) -> None:
         print("{:<16} {:>12,} {:>12,} {:>12,} {:>12,} {:>9}".format(*row))
 
 
+def _dashboard(args: argparse.Namespace, settings: Settings) -> None:
+    from orchestration.dashboard import run
+
+    if not settings.warehouse.exists():
+        # Not fatal: the page says so and shows the marts once a build publishes them.
+        print(f"optout: note: no warehouse at {settings.warehouse} yet; run `optout build`")
+    run(host="127.0.0.1", port=args.port, warehouse=settings.warehouse)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -150,14 +170,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             _export(args, settings)
         elif args.command == "status":
             _status(settings)
+        elif args.command == "dashboard":
+            _dashboard(args, settings)
     except (UsageError, ConfigError) as exc:
         print(f"optout: error: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:  # a known failure: one line, no traceback
         from orchestration.build import BuildError, WarehouseBusyError
+        from orchestration.dashboard import DashboardError
         from orchestration.exports import ExportError
 
-        if isinstance(exc, BuildError | WarehouseBusyError | ExportError):
+        if isinstance(exc, BuildError | WarehouseBusyError | ExportError | DashboardError):
             print(f"optout: error: {exc}", file=sys.stderr)
             return 1
         raise

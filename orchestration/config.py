@@ -29,8 +29,9 @@ class Settings:
     raw_dir: Path
     warehouse: Path
     export_dir: Path
-    threads: int = 2
-    memory_limit: str = "3GB"
+    threads: int = 2  # dbt threads (models built at once)
+    memory_limit: str = "3GB"  # DuckDB memory_limit
+    duckdb_threads: int = 2  # DuckDB threads per query
     # Exports hold personal data: owner-only unless OPTOUT_EXPORT_FILE_MODE says otherwise.
     export_file_mode: int = 0o600
 
@@ -43,6 +44,7 @@ class Settings:
             export_dir=Path(env.get("OPTOUT_EXPORT_DIR", "exports")).resolve(),
             threads=int(env.get("OPTOUT_THREADS", "2")),
             memory_limit=env.get("OPTOUT_MEMORY_LIMIT", "3GB"),
+            duckdb_threads=int(env.get("OPTOUT_DUCKDB_THREADS", "2")),
             export_file_mode=_file_mode(env.get("OPTOUT_EXPORT_FILE_MODE", "600")),
         )
 
@@ -53,5 +55,6 @@ class Settings:
             "OPTOUT_WAREHOUSE": str(warehouse or self.warehouse),
             "OPTOUT_THREADS": str(self.threads),
             "OPTOUT_MEMORY_LIMIT": self.memory_limit,
+            "OPTOUT_DUCKDB_THREADS": str(self.duckdb_threads),
             "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
         }

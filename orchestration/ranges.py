@@ -15,6 +15,13 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIMESTAMP_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})[Tt ][0-9:.]+([Zz]|[+-]\d{2}(:?\d{2})?)?$")
 
 
+# The ISO-8601 shape the dbt macro iso_timestamp_pattern() accepts.
+ISO_TIMESTAMP = re.compile(
+    r"^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+    r"(?:[Zz]|[+-](?:0\d|1[0-4])(?::?[0-5]\d)?)?$"
+)
+
+
 class UsageError(ValueError):
     """A bad argument: the message is one line saying what to fix."""
 
@@ -73,6 +80,17 @@ def resolve_range(
         raise UsageError(f"--start/--end only apply to --range between, not {range_name}")
     day = parse_date(as_of, "--as-of") if as_of is not None else today_utc()
     return DateRange(range_name, day - dt.timedelta(days=RANGE_DAYS[range_name] - 1), day)
+
+
+def check_as_of(value: str | None) -> str | None:
+    """The build's --as-of (an ISO timestamp for the dbt var), stripped, or UsageError."""
+    if value is None:
+        return None
+    if not ISO_TIMESTAMP.match(value.strip()):
+        raise UsageError(
+            f"--as-of must be an ISO-8601 timestamp like 2026-01-31T00:00:00Z, got {value!r}"
+        )
+    return value.strip()
 
 
 def check_format(fmt: str) -> str:

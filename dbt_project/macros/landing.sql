@@ -31,19 +31,22 @@
     {% for source_name, spec in optout_sources().items() %}
         {% set folder = raw_dir ~ '/' ~ source_name %}
         {% set loaded = optout_loaded_files(source_name) %}
-        {% set current = optout_list_files(folder ~ '/*.csv') + optout_list_files(folder ~ '/*.parquet') %}
+        {% set current = [] %}
+        {% for file in optout_list_files(folder ~ '/*.csv') + optout_list_files(folder ~ '/*.parquet') %}
+            {% do current.append(landing_file_name(source_name, file)) %}
+        {% endfor %}
         {% set removed = loaded | reject('in', current) | list %}
         {% if removed %}
             {{ exceptions.raise_compiler_error(
                 removed | length ~ " file(s) loaded by an earlier build are no longer in " ~ folder
-                ~ " (first: " ~ removed[0] ~ "). Rebuild from the files present with "
+                ~ " (first: " ~ removed[0].split('/')[-1] ~ "). Rebuild from the files present with "
                 ~ "`optout build --full-refresh` (or `dbt build --full-refresh`).") }}
         {% endif %}
         {% set parts = [] %}
 
         {# CSV: group the files by header so each group is one read_csv call. #}
         {% set groups = {} %}
-        {% for file in optout_list_files(folder ~ '/*.csv') if file not in loaded %}
+        {% for file in optout_list_files(folder ~ '/*.csv') if landing_file_name(source_name, file) not in loaded %}
             {% set header = duckdb__csv_header(file) %}
             {% if header is none %}
                 {% if duckdb__file_size(file) > 0 %}
@@ -69,11 +72,14 @@
         {% endfor %}
         {% for group in groups.values() %}
             {% set relation = duckdb__read_csv_call(group['files'], group['header']) %}
-            {% do parts.append(duckdb__landing_select(spec, group['header'], relation)) %}
+            {% do parts.append(duckdb__landing_select(source_name, spec, group['header'], relation)) %}
         {% endfor %}
 
         {# Parquet: each file's schema is checked, then all are read at once. #}
-        {% set parquet_files = optout_list_files(folder ~ '/*.parquet') | reject('in', loaded) | list %}
+        {% set parquet_files = [] %}
+        {% for file in optout_list_files(folder ~ '/*.parquet') if landing_file_name(source_name, file) not in loaded %}
+            {% do parquet_files.append(file) %}
+        {% endfor %}
         {% if parquet_files | length > 0 %}
             {% set names = [] %}
             {% for file in parquet_files %}
@@ -92,7 +98,7 @@
             {% set quoted = [] %}
             {% for f in parquet_files %}{% do quoted.append(optout_sql_string(f)) %}{% endfor %}
             {% set relation = 'read_parquet([' ~ quoted | join(', ') ~ '], union_by_name = true, filename = true)' %}
-            {% do parts.append(duckdb__landing_select(spec, names, relation)) %}
+            {% do parts.append(duckdb__landing_select(source_name, spec, names, relation)) %}
         {% endif %}
 
         {% if parts | length == 0 %}
@@ -108,7 +114,7 @@
 {% endmacro %}
 
 {# select the source's columns (as text) from a reader whose columns are `present`. #}
-{% macro duckdb__landing_select(spec, present, relation) %}
+{% macro duckdb__landing_select(source_name, spec, present, relation) %}
     {% set by_lower = {} %}
     {% for name in present %}{% do by_lower.update({name | lower: name}) %}{% endfor %}
     {% set cols = [] %}
@@ -119,7 +125,20 @@
             {% do cols.append('cast(null as varchar) as ' ~ col) %}
         {% endif %}
     {% endfor %}
-    {{ return('select ' ~ cols | join(', ') ~ ', cast(filename as varchar) as source_file from ' ~ relation) }}
+    {{ return('select ' ~ cols | join(', ') ~ ', ' ~ duckdb__landing_file_name(source_name, 'filename')
+        ~ ' as source_file from ' ~ relation) }}
+{% endmacro %}
+
+{#
+    `source_file` is the file's name within the landing zone, <source>/<file>,
+    so a warehouse does not depend on where the landing zone is mounted.
+#}
+{% macro landing_file_name(source_name, file) %}
+    {{ return(source_name ~ '/' ~ (file | string).split('/')[-1]) }}
+{% endmacro %}
+
+{% macro duckdb__landing_file_name(source_name, path_expr) %}
+    {{ return(optout_sql_string(source_name ~ '/') ~ " || regexp_extract(cast(" ~ path_expr ~ " as varchar), '[^/]+$')") }}
 {% endmacro %}
 
 {# RFC 4180 CSV files sharing one header; every column as text; bad rows to the rejects tables. #}
@@ -177,7 +196,7 @@
         {# One row per file line: several scans may have rejected the same line. #}
         {% do statements.append("insert into " ~ table ~ "
             select
-                scans.file_path,
+                " ~ duckdb__landing_file_name(source_name, 'scans.file_path') ~ ",
                 errors.line,
                 errors.csv_line,
                 cast(errors.error_type as varchar),
@@ -186,7 +205,6 @@
             inner join reject_scans as scans
                 on errors.scan_id = scans.scan_id and errors.file_id = scans.file_id
             where starts_with(scans.file_path, " ~ optout_sql_string(folder) ~ ")
-                and scans.file_path not in (select distinct source_file from " ~ table ~ ")
             qualify row_number() over (
                 partition by scans.file_path, errors.line
                 order by errors.error_type, errors.error_message

@@ -1,4 +1,5 @@
 -- The daily aggregate counts exactly the opt-outs of fct_optouts.
+{{ config(meta={'dagster': {'ref': {'name': 'agg_optouts_daily'}}}) }}
 with
 
 from_fct as (

@@ -1,0 +1,96 @@
+"""Every dbt model as a Dagster asset, built through the same code path as `optout build`.
+
+The build runs inside `orchestration.build.warehouse_build`: dbt writes a copy of the
+warehouse under a file lock, and the copy replaces the real file only when `dbt build`
+succeeds. Dagster's events are held back until then, so the UI never reports a model as
+materialized by a build whose result was thrown away.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the Config and resource
+# annotations of these functions when they are decorated.
+
+from collections.abc import Iterator
+from typing import Any
+
+from dagster import AssetCheckResult, AssetExecutionContext, Config, Failure
+from dagster_dbt import DbtCliResource, dbt_assets
+
+from orchestration.build import WarehouseBusyError, dbt_build_args, warehouse_build
+from orchestration.config import ConfigError
+from orchestration.defs.dbt.resources import (
+    DAGSTER_TARGET_PATH,
+    DBT_PROJECT,
+    manifest_database,
+    prepare_manifest,
+)
+from orchestration.defs.dbt.translator import OptoutTranslator
+from orchestration.defs.resources import OptoutSettings
+from orchestration.ranges import UsageError, check_as_of
+
+# DuckDB allows one writer: every asset that writes the warehouse runs in this pool, whose
+# limit is 1 (dagster.yaml, concurrency.pools.default_limit).
+WAREHOUSE_POOL = "duckdb_warehouse"
+
+# Singular tests that read several models name the asset they check in
+# meta.dagster.ref, so every dbt test becomes an asset check.
+DBT_MANIFEST: dict[str, Any] = prepare_manifest()
+
+
+class DbtBuildConfig(Config):
+    """Run config of a warehouse build, the same options as `optout build`."""
+
+    as_of: str | None = None  # ISO timestamp closing the retention windows; default latest event
+    full_refresh: bool = False
+
+
+@dbt_assets(
+    manifest=DBT_MANIFEST,
+    project=DBT_PROJECT,
+    dagster_dbt_translator=OptoutTranslator(),
+    name="optout_dbt_models",
+    pool=WAREHOUSE_POOL,
+)
+def optout_dbt_models(
+    context: AssetExecutionContext,
+    dbt: DbtCliResource,
+    optout: OptoutSettings,
+    config: DbtBuildConfig,
+) -> Iterator[Any]:
+    try:
+        settings = optout.resolve()
+    except ConfigError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
+    try:
+        as_of = check_as_of(config.as_of or None)  # same check and wording as the CLI
+    except UsageError as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
+    parsed_for = manifest_database(DBT_MANIFEST)
+    if parsed_for != settings.warehouse.stem:
+        raise Failure(
+            description=f"the dbt manifest was parsed for a warehouse named {parsed_for!r} but "
+            f"this run writes {settings.warehouse.name!r}; keep the file name or re-run "
+            "`make manifest` with this OPTOUT_WAREHOUSE",
+            allow_retries=False,
+        )
+
+    try:
+        with warehouse_build(settings):
+            invocation = dbt.cli(
+                dbt_build_args(as_of=as_of, full_refresh=config.full_refresh),
+                context=context,
+                target_path=DAGSTER_TARGET_PATH,
+                raise_on_error=False,
+            )
+            events = list(invocation.stream())
+            error = invocation.get_error()
+            if error is not None:
+                # Show which tests failed, then fail inside the writer: the copy is dropped.
+                yield from (e for e in events if isinstance(e, AssetCheckResult) and not e.passed)
+                raise Failure(
+                    description="dbt build failed; the previous warehouse is unchanged. "
+                    + str(error),
+                    allow_retries=False,
+                )
+    except WarehouseBusyError as exc:
+        raise Failure(description=str(exc)) from None
+    yield from events

@@ -1,0 +1,111 @@
+"""The dbt project, its manifest, and the dbt CLI resource Dagster runs it with.
+
+dagster-dbt reads `target/manifest.json` when the definitions are imported. The install
+step (`make manifest`, i.e. `dbt parse`) writes it; `prepare_manifest` writes it at start-up
+when it is missing, when it was parsed against another warehouse file name (dbt-duckdb
+names the database after the file stem, and the manifest records it), and on every start
+under `dagster dev` (what `DbtProject.prepare_if_dev()` does, but with the dbt of this
+environment rather than whatever `dbt` is on PATH).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from dagster_dbt import DbtProject
+from dagster_dbt.dbt_project import using_dagster_dev
+
+from orchestration.build import dbt_executable, dbt_resource
+from orchestration.config import DBT_PROJECT_DIR, Settings
+
+DBT_PROJECT = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+# Dagster's dbt runs keep their own artifacts (the CLI uses target/cli), and a fixed path
+# lets dbt reuse its partial parse between runs.
+DAGSTER_TARGET_PATH = DBT_PROJECT_DIR / "target" / "dagster"
+
+__all__ = ["DBT_PROJECT", "DAGSTER_TARGET_PATH", "dbt_resource", "prepare_manifest"]
+
+
+def manifest_database(manifest: Mapping[str, Any]) -> str | None:
+    """The database (= warehouse file stem) the manifest's models were parsed against."""
+    for node in manifest.get("nodes", {}).values():
+        if node.get("resource_type") == "model":
+            return node.get("database")
+    return None
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    # A code server and run workers may start together; one parse at a time.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _parse(settings: Settings, target: Path) -> None:
+    env = {
+        **os.environ,
+        **settings.dbt_env(settings.warehouse),
+        "DBT_TARGET_PATH": os.fspath(target),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    done = subprocess.run(
+        [dbt_executable(), "parse", "--quiet"],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-20:])
+        raise RuntimeError(f"`dbt parse` failed in {DBT_PROJECT_DIR}:\n{tail}")
+
+
+def prepare_manifest(settings: Settings | None = None) -> dict[str, Any]:
+    """Return the parsed manifest, (re)parsing first when it is missing, stale for this
+    warehouse name, or when running under `dagster dev`."""
+    settings = settings or Settings.from_env()
+    path = DBT_PROJECT.manifest_path
+    expected = settings.warehouse.stem
+
+    def current() -> dict[str, Any] | None:
+        manifest = _read(path)
+        if manifest is None or manifest_database(manifest) != expected:
+            return None
+        return manifest
+
+    manifest = None if using_dagster_dev() else current()
+    if manifest is None:
+        before = path.stat().st_mtime_ns if path.exists() else None
+        with _lock(path):
+            after = path.stat().st_mtime_ns if path.exists() else None
+            manifest = current() if after != before else None  # parsed while we waited
+            if manifest is None:
+                _parse(settings, path.parent)
+                manifest = current()
+    if manifest is None:
+        raise RuntimeError(
+            f"{path} was not parsed for the warehouse {settings.warehouse.name!r}; "
+            "run `make manifest` with the same OPTOUT_WAREHOUSE as at run time"
+        )
+    return manifest

@@ -1,0 +1,144 @@
+"""The SPEC §5 exports as assets: opted-out users, and opt-out status changes.
+
+A run's config picks the range (`range` last_week | last_month | last_year | between,
+`start`, `end`, `as_of`) and the `format` (csv | parquet), the options of `optout export`.
+Both go through `orchestration.ranges.resolve_range` and `orchestration.exports.write_export`,
+so a range gives the same file, byte for byte, as the CLI, and a bad value fails the run
+with the CLI's one-line message before anything is written.
+
+Each export only reads the warehouse (a short read-only DuckDB connection), so it is not in
+the writers' pool. Beside the file it writes `<file>.manifest.json` (range, row count,
+SHA-256), written last, so a manifest always describes a complete file.
+"""
+
+# No `from __future__ import annotations`: Dagster reads the Config and resource
+# annotations of these functions when they are decorated.
+
+import datetime as dt
+import json
+
+from dagster import (
+    AssetExecutionContext,
+    AssetKey,
+    Config,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
+from dagster_dbt import get_asset_key_for_model
+
+from orchestration.config import ConfigError
+from orchestration.defs.dbt.assets import optout_dbt_models
+from orchestration.defs.dbt.translator import DEFAULT_OWNER
+from orchestration.defs.resources import OptoutSettings
+from orchestration.exports import (
+    ExportError,
+    ExportResult,
+    atomic_write,
+    write_export,
+)
+from orchestration.ranges import UsageError, check_format, resolve_range
+
+EXPORTS_GROUP = "exports"
+
+
+class ExportConfig(Config):
+    """Which rows and which file format: the options of `optout export`."""
+
+    range: str = "last_month"  # last_week | last_month | last_year | between
+    start: str | None = None  # YYYY-MM-DD, `between` only
+    end: str | None = None  # YYYY-MM-DD, `between` only
+    as_of: str | None = None  # the date D the presets end on; default today (UTC)
+    format: str = "csv"  # csv | parquet
+    escape_formulas: bool = False  # CSV: quote cells a spreadsheet would run as formulas
+
+
+def manifest_path(result: ExportResult):
+    return result.path.with_name(result.path.name + ".manifest.json")
+
+
+def _mart(name: str) -> AssetKey:
+    # Fails at load time if the mart is renamed, instead of silently losing the lineage.
+    return get_asset_key_for_model([optout_dbt_models], name)
+
+
+def run_export(
+    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings, kind: str
+) -> MaterializeResult:
+    """Validate like the CLI, write the file and its manifest, report both."""
+    try:
+        settings = optout.resolve()
+        fmt = check_format(config.format)  # same order of checks as `optout export`
+        date_range = resolve_range(
+            config.range, start=config.start, end=config.end, as_of=config.as_of
+        )
+        result = write_export(
+            settings, kind, date_range, fmt, escape_formulas=config.escape_formulas
+        )
+    except (UsageError, ConfigError, ExportError) as exc:
+        raise Failure(description=str(exc), allow_retries=False) from None
+
+    manifest = {
+        "kind": kind,
+        "file": result.path.name,
+        "format": result.fmt,
+        "escape_formulas": config.escape_formulas,
+        "range": date_range.name,
+        "start": date_range.start.isoformat(),
+        "end": date_range.end.isoformat(),
+        "row_count": result.row_count,
+        "sha256": result.sha256,
+        "bytes": result.path.stat().st_size,
+        "written_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "dagster_run_id": context.run.run_id,
+    }
+    manifest_file = manifest_path(result)
+    data = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+    atomic_write(manifest_file, data, settings.export_file_mode)
+    context.log.info(f"wrote {result.path} ({result.row_count} rows, sha256 {result.sha256})")
+    return MaterializeResult(
+        metadata={
+            "path": MetadataValue.path(str(result.path)),
+            "row_count": MetadataValue.int(result.row_count),
+            "range": date_range.name,
+            "start": date_range.start.isoformat(),
+            "end": date_range.end.isoformat(),
+            "format": result.fmt,
+            "sha256": result.sha256,
+            "manifest": MetadataValue.path(str(manifest_file)),
+        }
+    )
+
+
+@asset(
+    name="optout_users_export",
+    group_name=EXPORTS_GROUP,
+    deps=[_mart("fct_optouts"), _mart("dim_users")],
+    owners=[DEFAULT_OWNER],
+    kinds={"csv", "parquet"},
+    description="Opted-out users of a date range, one row per user (SPEC §5); the same file "
+    "`optout export --kind users` writes.",
+)
+def optout_users_export(
+    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings
+) -> MaterializeResult:
+    return run_export(context, config, optout, "users")
+
+
+@asset(
+    name="optout_changes_export",
+    group_name=EXPORTS_GROUP,
+    deps=[_mart("fct_status_changes"), _mart("dim_users")],
+    owners=[DEFAULT_OWNER],
+    kinds={"csv", "parquet"},
+    description="Opt-out status changes of a date range, imports excluded (SPEC §5); the same "
+    "file `optout export --kind status_changes` writes.",
+)
+def optout_changes_export(
+    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings
+) -> MaterializeResult:
+    return run_export(context, config, optout, "status_changes")
+
+
+export_assets = [optout_users_export, optout_changes_export]

@@ -1,0 +1,29 @@
+"""The jobs the schedules and the sensor launch.
+
+Both carry the run tag `optout/warehouse`, limited to one run at a time in dagster.yaml
+(`concurrency.runs.tag_concurrency_limits`): an export run queued while a build is still
+going waits for it, so "exports after the build" holds even when a build runs late.
+"""
+
+from __future__ import annotations
+
+from dagster import AssetSelection, define_asset_job
+
+from orchestration.defs.dbt.assets import optout_dbt_models
+from orchestration.defs.exports.assets import export_assets
+
+WAREHOUSE_LANE_TAG = {"optout/warehouse": "lane"}
+
+optout_build_job = define_asset_job(
+    name="optout_build",
+    selection=AssetSelection.assets(optout_dbt_models),
+    description="`dbt build` of every model and test (what `optout build` runs).",
+    tags=WAREHOUSE_LANE_TAG,
+)
+
+optout_exports_job = define_asset_job(
+    name="optout_exports",
+    selection=AssetSelection.assets(*export_assets),
+    description="Both exports for the range in the run config.",
+    tags=WAREHOUSE_LANE_TAG,
+)

@@ -1,0 +1,254 @@
+"""The Dagster definitions as a scheduler sees them: they load and validate, the lineage
+runs landing zone -> staging -> marts -> exports, every dbt test is an asset check, the
+warehouse writers share a pool of one, and the schedules and the landing sensor ask for
+the runs they should (evaluated with build_schedule_context / build_sensor_context)."""
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import write_csv, write_landing_zone
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    build_schedule_context,
+    build_sensor_context,
+    validate_run_config,
+)
+
+from orchestration.config import REPO_ROOT, Settings
+from orchestration.definitions import defs
+from orchestration.defs.dbt.assets import DBT_MANIFEST, WAREHOUSE_POOL, optout_dbt_models
+from orchestration.defs.dbt.resources import manifest_database
+from orchestration.defs.exports.assets import optout_changes_export, optout_users_export
+from orchestration.defs.landing.sensors import optout_landing_sensor
+from orchestration.defs.resources import OptoutSettings
+from orchestration.defs.schedules import (
+    BUILD_CRON,
+    EXPORTS_CRON,
+    SCHEDULE_TIMEZONE,
+    optout_daily_build,
+    optout_daily_exports,
+)
+
+SOURCES = ["campaigns", "consent_changes", "events", "interactions", "sends", "users"]
+
+
+def upstream(key: AssetKey) -> set[AssetKey]:
+    graph = defs.resolve_asset_graph()
+    seen: set[AssetKey] = set()
+    todo = [key]
+    while todo:
+        for parent in graph.get(todo.pop()).parent_keys:
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+def specs() -> dict[AssetKey, object]:
+    return {spec.key: spec for spec in defs.resolve_all_asset_specs()}
+
+
+def test_dagster_definitions_validate(tmp_path):
+    """`dagster definitions validate` from the repository root, as CI would run it."""
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "OPTOUT_RAW_DIR": str(tmp_path / "raw"),
+        "OPTOUT_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "OPTOUT_EXPORT_DIR": str(tmp_path / "exports"),
+    }
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("dagster")), "definitions", "validate"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Validation successful for code location optout" in done.stdout + done.stderr
+
+
+def test_lineage_runs_from_landing_zone_to_exports():
+    landing = {AssetKey(["landing", source]) for source in SOURCES}
+    assert landing <= set(specs())
+
+    users_upstream = upstream(optout_users_export.key)
+    assert {
+        AssetKey(["landing", "consent_changes"]),
+        AssetKey(["landing", "users"]),
+        AssetKey(["staging", "stg_messaging__consent_changes"]),
+        AssetKey(["intermediate", "int_consent_timeline"]),
+        AssetKey(["marts", "fct_optouts"]),
+        AssetKey(["marts", "dim_users"]),
+    } <= users_upstream
+    assert AssetKey(["marts", "fct_status_changes"]) in upstream(optout_changes_export.key)
+    # Every landing folder feeds some dbt model.
+    dbt_keys = set(optout_dbt_models.keys)
+    for key in landing:
+        assert any(key in upstream(model) for model in dbt_keys), key
+
+
+def test_assets_are_grouped_by_layer():
+    groups = {key.to_user_string(): spec.group_name for key, spec in specs().items()}
+    assert groups["landing/events"] == "raw"
+    assert groups["staging/base_messaging__events"] == "staging"  # staging/base/
+    assert groups["staging/stg_messaging__events"] == "staging"
+    assert groups["quarantine/quarantine_events"] == "quarantine"
+    assert groups["intermediate/int_consent_timeline"] == "intermediate"
+    assert groups["marts/fct_optouts"] == "marts"
+    assert groups["optout_users_export"] == groups["optout_changes_export"] == "exports"
+    # Every dbt model is in the group of its folder under models/.
+    for node in DBT_MANIFEST["nodes"].values():
+        if node["resource_type"] == "model":
+            folder = Path(node["original_file_path"]).parts[1]
+            assert groups[f"{node['config']['schema']}/{node['name']}"] == folder
+
+
+def test_models_carry_their_descriptions_and_owners():
+    all_specs = specs()
+    fct_optouts = all_specs[AssetKey(["marts", "fct_optouts"])]
+    yaml_description = DBT_MANIFEST["nodes"]["model.optout.fct_optouts"]["description"]
+    assert yaml_description and fct_optouts.description.startswith(yaml_description.strip())
+    for key, spec in all_specs.items():
+        assert spec.owners, key
+        assert spec.description, key
+
+
+def test_every_dbt_test_is_an_asset_check():
+    dbt_tests = {
+        node["name"] for node in DBT_MANIFEST["nodes"].values() if node["resource_type"] == "test"
+    }
+    checks = {key.name for key in optout_dbt_models.check_keys}
+    assert checks == dbt_tests
+    # A singular test reading several models is attached to the first model it refs.
+    check_keys = {(k.asset_key.to_user_string(), k.name) for k in optout_dbt_models.check_keys}
+    assert ("marts/fct_optouts", "assert_one_row_per_optout") in check_keys
+
+
+def test_warehouse_writers_share_one_pool_of_one(tmp_path, monkeypatch):
+    assert optout_dbt_models.op.pool == WAREHOUSE_POOL
+    # The exports only read, through short read-only connections.
+    assert optout_users_export.op.pool != WAREHOUSE_POOL
+    assert optout_changes_export.op.pool != WAREHOUSE_POOL
+
+    shutil.copy(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    with DagsterInstance.get() as instance:
+        config = instance.get_concurrency_config()
+        assert config.pool_config.default_pool_limit == 1
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        lane = [
+            limit
+            for limit in config.run_queue_config.tag_concurrency_limits
+            if limit["key"] == "optout/warehouse"
+        ]
+        assert lane == [{"key": "optout/warehouse", "limit": 1}]
+    for job_name in ("optout_build", "optout_exports"):
+        assert "optout/warehouse" in defs.resolve_job_def(job_name).tags
+
+
+def test_manifest_was_parsed_for_the_runtime_warehouse_name():
+    # dbt-duckdb names the database after the file stem: data/warehouse.duckdb -> warehouse.
+    assert manifest_database(DBT_MANIFEST) == Settings.from_env({}).warehouse.stem
+
+
+def test_build_job_builds_every_model():
+    job = defs.resolve_job_def("optout_build")
+    selected = job.asset_layer.selected_asset_keys
+    assert selected == set(optout_dbt_models.keys)
+
+
+def test_daily_build_schedule_requests_a_build():
+    assert (BUILD_CRON, EXPORTS_CRON, SCHEDULE_TIMEZONE) == ("0 2 * * *", "0 3 * * *", "UTC")
+    assert optout_daily_build.execution_timezone == "UTC"
+    assert optout_daily_build.job_name == "optout_build"
+    tick = dt.datetime(2026, 2, 1, 2, 0, tzinfo=dt.UTC)
+    data = optout_daily_build.evaluate_tick(build_schedule_context(scheduled_execution_time=tick))
+    assert len(data.run_requests) == 1
+    validate_run_config(defs.resolve_job_def("optout_build"), data.run_requests[0].run_config)
+
+
+def test_daily_exports_schedule_requests_last_week_and_last_month():
+    assert optout_daily_exports.job_name == "optout_exports"
+    tick = dt.datetime(2026, 2, 1, 3, 0, tzinfo=dt.UTC)
+    data = optout_daily_exports.evaluate_tick(build_schedule_context(scheduled_execution_time=tick))
+    by_range = {r.tags["optout/range"]: r for r in data.run_requests}
+    assert sorted(by_range) == ["last_month", "last_week"]
+    job = defs.resolve_job_def("optout_exports")
+    for range_name, request in by_range.items():
+        validate_run_config(job, request.run_config)
+        for asset_name in ("optout_users_export", "optout_changes_export"):
+            config = request.run_config["ops"][asset_name]["config"]
+            assert config == {"range": range_name, "as_of": "2026-02-01", "format": "csv"}
+        assert request.run_key == f"{range_name}-2026-02-01"
+
+
+@pytest.mark.skipif("OPTOUT_SCHEDULE_STATUS" in os.environ, reason="status set by environment")
+def test_schedules_and_sensor_start_running_by_default():
+    assert optout_daily_build.default_status == DefaultScheduleStatus.RUNNING
+    assert optout_daily_exports.default_status == DefaultScheduleStatus.RUNNING
+    assert optout_landing_sensor.default_status == DefaultSensorStatus.RUNNING
+
+
+def evaluate_sensor(cursor: str | None):
+    context = build_sensor_context(cursor=cursor, resources={"optout": OptoutSettings()})
+    return optout_landing_sensor.evaluate_tick(context)
+
+
+def test_landing_sensor_requests_a_build_when_files_arrive(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    monkeypatch.setenv("OPTOUT_RAW_DIR", str(raw))
+    monkeypatch.setenv("OPTOUT_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    assert optout_landing_sensor.job_name == "optout_build"
+
+    empty = evaluate_sensor(None)  # no landing zone yet
+    assert empty.run_requests == []
+
+    write_landing_zone(raw, {"users": [{"user_id": "1", "updated_at": "2026-01-01T00:00:00Z"}]})
+    first = evaluate_sensor(empty.cursor)
+    assert len(first.run_requests) == 1
+    assert {e.asset_key for e in first.asset_events} == {
+        AssetKey(["landing", source]) for source in SOURCES
+    }
+
+    again = evaluate_sensor(first.cursor)
+    assert again.run_requests == []
+    assert again.cursor == first.cursor
+
+    write_csv(raw / "events" / "events_2026-01-02.csv", "events", [
+        {"event_id": "e1", "user_id": "1", "event_name": "app_open",
+         "occurred_at": "2026-01-02T08:00:00Z"},
+    ])  # fmt: skip
+    (raw / "events" / "notes.txt").write_text("not read by dbt, not a reason to build")
+    new_file = evaluate_sensor(again.cursor)
+    assert len(new_file.run_requests) == 1
+    assert new_file.run_requests[0].run_key != first.run_requests[0].run_key
+    assert [e.asset_key for e in new_file.asset_events] == [AssetKey(["landing", "events"])]
+    assert json.loads(new_file.cursor) != json.loads(again.cursor)
+
+
+def test_landing_sensor_first_tick_skips_files_older_than_the_warehouse(tmp_path, monkeypatch):
+    raw = tmp_path / "raw"
+    warehouse = tmp_path / "warehouse.duckdb"
+    monkeypatch.setenv("OPTOUT_RAW_DIR", str(raw))
+    monkeypatch.setenv("OPTOUT_WAREHOUSE", str(warehouse))
+    write_landing_zone(raw, {})
+    warehouse.write_bytes(b"")  # stands in for a warehouse built after the files landed
+    newer = max(p.stat().st_mtime for p in raw.rglob("*.csv")) + 60
+    os.utime(warehouse, (newer, newer))
+
+    assert evaluate_sensor(None).run_requests == []
