@@ -24,6 +24,7 @@ from orchestration.defs.dbt.assets import DBT_MANIFEST, optout_dbt_models
 from orchestration.defs.exports.assets import (
     export_assets,
     optout_changes_export,
+    optout_suppression_export,
     optout_users_export,
 )
 from orchestration.defs.landing.assets import landing_assets
@@ -39,6 +40,7 @@ CLI_ARGS = {
                             "--end", "2026-01-31"],
     "optout_changes_export": ["--kind", "status_changes", "--range", "last_month",
                               "--as-of", "2026-01-31"],
+    "optout_suppression_export": ["--kind", "suppression"],
 }  # fmt: skip
 
 
@@ -99,6 +101,7 @@ def test_every_asset_materializes_into_the_warehouse(materialized):
     assert materialized_keys == set(optout_dbt_models.keys) | {
         optout_users_export.key,
         optout_changes_export.key,
+        optout_suppression_export.key,
     }
     # The build was published atomically: the file is there, the working copy is gone.
     assert settings.warehouse.exists()
@@ -120,7 +123,7 @@ def test_every_dbt_test_ran_as_a_passing_asset_check(materialized):
     assert failed == []
 
 
-@pytest.mark.parametrize("asset_name", ["optout_users_export", "optout_changes_export"])
+@pytest.mark.parametrize("asset_name", list(CLI_ARGS))
 def test_export_file_is_the_cli_file(materialized, asset_name, tmp_path, monkeypatch, capsys):
     assert materialized.result.success
     metadata = export_metadata(materialized.result, asset_name)
@@ -143,7 +146,8 @@ def test_export_file_is_the_cli_file(materialized, asset_name, tmp_path, monkeyp
     assert manifest["file"] == path.name
     assert manifest["sha256"] == metadata["sha256"]
     assert manifest["row_count"] == metadata["row_count"]
-    assert (manifest["start"], manifest["end"]) == (metadata["start"], metadata["end"])
+    if asset_name != "optout_suppression_export":  # the suppression list has no range
+        assert (manifest["start"], manifest["end"]) == (metadata["start"], metadata["end"])
 
 
 def test_export_range_recorded_in_metadata(materialized):

@@ -1,4 +1,6 @@
-"""The SPEC §5 exports as assets: opted-out users, and opt-out status changes.
+"""The SPEC §5 exports as assets: opted-out users, opt-out status changes, and the current
+suppression list (which has no range: its range fields are ignored, so one run config serves
+every export of the daily job).
 
 A run's config picks the range (`range` last_week | last_month | last_year | between,
 `start`, `end`, `as_of`) and the `format` (csv | parquet), the options of `optout export`.
@@ -36,6 +38,7 @@ from orchestration.exports import (
     ExportError,
     ExportResult,
     atomic_write,
+    export_kind,
     write_export,
 )
 from orchestration.ranges import UsageError, check_format, resolve_range
@@ -70,8 +73,10 @@ def run_export(
     try:
         settings = optout.resolve()
         fmt = check_format(config.format)  # same order of checks as `optout export`
-        date_range = resolve_range(
-            config.range, start=config.start, end=config.end, as_of=config.as_of
+        date_range = (
+            resolve_range(config.range, start=config.start, end=config.end, as_of=config.as_of)
+            if export_kind(kind).ranged
+            else None
         )
         result = write_export(
             settings, kind, date_range, fmt, escape_formulas=config.escape_formulas
@@ -84,9 +89,9 @@ def run_export(
         "file": result.path.name,
         "format": result.fmt,
         "escape_formulas": config.escape_formulas,
-        "range": date_range.name,
-        "start": date_range.start.isoformat(),
-        "end": date_range.end.isoformat(),
+        "range": date_range.name if date_range else None,
+        "start": date_range.start.isoformat() if date_range else None,
+        "end": date_range.end.isoformat() if date_range else None,
         "row_count": result.row_count,
         "sha256": result.sha256,
         "bytes": result.path.stat().st_size,
@@ -101,9 +106,9 @@ def run_export(
         metadata={
             "path": MetadataValue.path(str(result.path)),
             "row_count": MetadataValue.int(result.row_count),
-            "range": date_range.name,
-            "start": date_range.start.isoformat(),
-            "end": date_range.end.isoformat(),
+            "range": date_range.name if date_range else "current",
+            "start": date_range.start.isoformat() if date_range else "",
+            "end": date_range.end.isoformat() if date_range else "",
             "format": result.fmt,
             "sha256": result.sha256,
             "manifest": MetadataValue.path(str(manifest_file)),
@@ -141,4 +146,19 @@ def optout_changes_export(
     return run_export(context, config, optout, "status_changes")
 
 
-export_assets = [optout_users_export, optout_changes_export]
+@asset(
+    name="optout_suppression_export",
+    group_name=EXPORTS_GROUP,
+    deps=[_mart("dim_consent_current"), _mart("dim_users")],
+    owners=[DEFAULT_OWNER],
+    kinds={"csv", "parquet"},
+    description="The current suppression list: users opted out per channel, with external ids; "
+    "the same file `optout export --kind suppression` writes.",
+)
+def optout_suppression_export(
+    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings
+) -> MaterializeResult:
+    return run_export(context, config, optout, "suppression")
+
+
+export_assets = [optout_users_export, optout_changes_export, optout_suppression_export]
