@@ -17,7 +17,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 SAMPLE_USERS ?= 3000
 SAMPLE_DAYS ?= 120
 
-.PHONY: install manifest run test lint format dagster clean
+.PHONY: install manifest run test lint format dagster dashboard clean
 
 install: $(STAMP)
 
@@ -42,8 +42,9 @@ run: manifest
 	@echo "warehouse:    $(OPTOUT_WAREHOUSE)  (schemas marts, quarantine, staging)"
 	@echo "exports:      $(OPTOUT_EXPORT_DIR)"
 
+# Two workers, one test module each: modules share their fixture warehouse.
 test: manifest
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: manifest
 	$(BIN)/ruff check .
@@ -56,6 +57,9 @@ format: $(STAMP)
 
 dagster: manifest
 	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+
+dashboard: $(STAMP)
+	$(BIN)/optout dashboard --port 8501
 
 clean:
 	rm -rf $(VENV) data dbt_project/target dbt_project/logs .dagster_home

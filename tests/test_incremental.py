@@ -31,10 +31,19 @@ def relations(warehouse) -> list[str]:
 
 
 def snapshot(warehouse) -> dict[str, list[tuple]]:
+    """Every table's rows, without the columns that record when or from which copy of a
+    file a row was loaded (_batch_id, and source_file in staging: a re-delivered copy
+    may be the one kept)."""
+
+    def rows(name: str) -> list[tuple]:
+        skip = ["_batch_id"] if name.startswith("staging.base") else []
+        if name.startswith("staging."):
+            skip.append("source_file")
+        exclude = f" exclude ({', '.join(skip)})" if skip else ""
+        return query(warehouse, f"select *{exclude} from {name} order by all")
+
     return {
-        name: query(warehouse, f"select * exclude (source_file) from {name} order by all")
-        if name.startswith("staging.stg") or name.startswith("staging.base")
-        else query(warehouse, f"select * from {name} order by all")
+        name: rows(name)
         for name in relations(warehouse)
         if not name.startswith("staging.landing_rejects")
     }

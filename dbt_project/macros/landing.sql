@@ -188,7 +188,7 @@
     {% endif %}
     {% do statements.append("create table if not exists " ~ table ~ " (
         source_file varchar, line_number bigint, raw_line varchar,
-        error_type varchar, error_message varchar)") %}
+        error_type varchar, error_message varchar, _batch_id varchar)") %}
     {% set has_rejects = run_query(
         "select count(*) from duckdb_tables() where table_name = 'reject_errors' and temporary"
     ).rows[0][0] > 0 %}
@@ -200,7 +200,8 @@
                 errors.line,
                 errors.csv_line,
                 cast(errors.error_type as varchar),
-                errors.error_message
+                errors.error_message,
+                '" ~ invocation_id ~ "'
             from reject_errors as errors
             inner join reject_scans as scans
                 on errors.scan_id = scans.scan_id and errors.file_id = scans.file_id

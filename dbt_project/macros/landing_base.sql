@@ -84,7 +84,10 @@
         {{ col }},
         {%- endfor %}
         source_file,
-        invalid_reason
+        invalid_reason,
+        -- The dbt invocation that loaded the row: downstream incremental models
+        -- recompute only the keys it touched.
+        cast('{{ invocation_id }}' as {{ dbt.type_string() }}) as _batch_id
 
     from checked
 {% endmacro %}
@@ -99,7 +102,12 @@
       with differing values is a conflict, the row from the latest file wins
       and the others are quarantined.
 #}
-{% macro ranked_valid_rows(source_name) %}
+{#
+    With keys_of_this_batch, only the keys that rows loaded by this dbt
+    invocation carry: an incremental model recomputes those keys from all
+    their rows, which gives what a full rebuild gives.
+#}
+{% macro ranked_valid_rows(source_name, keys_of_this_batch=false) %}
     {%- set spec = optout_sources()[source_name] -%}
     {%- set pk = spec['primary_key'] -%}
     {%- set value_cols = spec['columns'] | join(', ') -%}
@@ -109,6 +117,9 @@
 
         select * from {{ ref('base_messaging__' ~ source_name) }}
         where invalid_reason is null
+        {%- if keys_of_this_batch %}
+            and {{ pk }} in ({{ batch_keys(source_name) }})
+        {%- endif %}
 
     ),
 
@@ -146,3 +157,12 @@
 
     select * from distinct_rows
 {% endmacro %}
+
+
+{# The primary keys that rows loaded by this dbt invocation carry. #}
+{% macro batch_keys(source_name) %}
+    {%- set pk = optout_sources()[source_name]['primary_key'] -%}
+    select distinct {{ pk }}
+    from {{ ref('base_messaging__' ~ source_name) }}
+    where _batch_id = '{{ invocation_id }}' and {{ pk }} is not null
+{%- endmacro %}

@@ -8,7 +8,7 @@
     consent_changes the raw `reason` column is renamed `raw_reason` so
     `reason` always names the broken rule.
 #}
-{% macro quarantine_rows(source_name) %}
+{% macro quarantine_rows(source_name, incremental=false) %}
     {%- set spec = optout_sources()[source_name] -%}
     {%- set outputs = [] -%}
     {%- for col in spec['columns'] -%}
@@ -25,12 +25,15 @@
 
         from {{ ref('base_messaging__' ~ source_name) }}
         where invalid_reason is not null
+        {%- if incremental %}
+            and _batch_id = '{{ invocation_id }}'
+        {%- endif %}
 
     ),
 
     ranked as (
 
-        {{ ranked_valid_rows(source_name) | indent(8) }}
+        {{ ranked_valid_rows(source_name, keys_of_this_batch=incremental) | indent(8) }}
 
     ),
 
@@ -57,6 +60,9 @@
             raw_line
 
         from {{ landing_rejects_relation(source_name) }}
+        {%- if incremental %}
+        where _batch_id = '{{ invocation_id }}'
+        {%- endif %}
 
     )
 
@@ -65,6 +71,18 @@
     select *, cast(null as {{ dbt.type_string() }}) as raw_line from conflicting
     union all
     select * from unreadable
+{% endmacro %}
+
+
+{#
+    Pre-hook of an incremental quarantine model: the conflict rows of the keys
+    this batch touches are recomputed, so drop the old ones first.
+#}
+{% macro forget_batch_conflicts(source_name) %}
+    {%- if not execute or not is_incremental() or source_name == 'users' -%}{{ return('') }}{%- endif -%}
+    {%- set pk = optout_sources()[source_name]['primary_key'] -%}
+    {{ return("delete from " ~ this ~ " where reason = 'conflicting_duplicate_key' and "
+        ~ clean_text(pk) ~ " in (" ~ batch_keys(source_name) ~ ")") }}
 {% endmacro %}
 
 

@@ -39,6 +39,20 @@ violations as (
 
 ),
 
+aged as (
+
+    select
+        *,
+        {{ dbt.datediff('opted_out_at', 'sent_at', 'second') }}
+            as delay_seconds,
+        {{ business_day_index('cast(sent_at as date)') }}
+        - {{ business_day_index(dbt.dateadd('day', 1, 'cast(opted_out_at as date)')) }}
+            as business_days_after_optout
+
+    from violations
+
+),
+
 final as (
 
     select
@@ -50,15 +64,11 @@ final as (
         optout_id,
         opted_out_at,
         deciding_change_id,
-        {{ dbt.datediff('opted_out_at', 'sent_at', 'second') }} as delay_seconds,
-        {{ business_day_index('cast(sent_at as date)') }}
-        - {{ business_day_index(dbt.dateadd('day', 1, 'cast(opted_out_at as date)')) }}
-        as business_days_after_optout,
-        {{ business_day_index('cast(sent_at as date)') }}
-        - {{ business_day_index(dbt.dateadd('day', 1, 'cast(opted_out_at as date)')) }}
-        >= {{ var('optout_grace_business_days') }} as is_beyond_grace
+        delay_seconds,
+        business_days_after_optout,
+        business_days_after_optout >= {{ var('optout_grace_business_days') }} as is_beyond_grace
 
-    from violations
+    from aged
 
 )
 

@@ -1,3 +1,12 @@
-{{ config(alias='events') }}
+-- Incremental: appends this build's bad rows; the conflict rows of the keys it
+-- touches are dropped first (pre-hook) and recomputed.
+{{
+    config(
+        alias='events',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ forget_batch_conflicts('events') }}",
+    )
+}}
 
-{{ quarantine_rows('events') }}
+{{ quarantine_rows('events', incremental=is_incremental()) }}

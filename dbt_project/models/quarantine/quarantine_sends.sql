@@ -1,3 +1,12 @@
-{{ config(alias='sends') }}
+-- Incremental: appends this build's bad rows; the conflict rows of the keys it
+-- touches are dropped first (pre-hook) and recomputed.
+{{
+    config(
+        alias='sends',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ forget_batch_conflicts('sends') }}",
+    )
+}}
 
-{{ quarantine_rows('sends') }}
+{{ quarantine_rows('sends', incremental=is_incremental()) }}

@@ -1,3 +1,12 @@
-{{ config(alias='users') }}
+-- Incremental: appends this build's bad rows; the conflict rows of the keys it
+-- touches are dropped first (pre-hook) and recomputed.
+{{
+    config(
+        alias='users',
+        materialized='incremental',
+        incremental_strategy='append',
+        pre_hook="{{ forget_batch_conflicts('users') }}",
+    )
+}}
 
-{{ quarantine_rows('users') }}
+{{ quarantine_rows('users', incremental=is_incremental()) }}

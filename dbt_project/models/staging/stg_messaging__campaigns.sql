@@ -1,9 +1,19 @@
 -- Clean `campaigns`: one row per campaign_id, exact duplicates removed.
+-- Incremental: a build recomputes only the keys its new files carry, from all
+-- their rows, and replaces them (delete+insert), as a full rebuild would.
+{{
+    config(
+        materialized='incremental',
+        unique_key='campaign_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
 
 ranked as (
 
-    {{ ranked_valid_rows('campaigns') | indent(4) }}
+    {{ ranked_valid_rows('campaigns', keys_of_this_batch=is_incremental()) | indent(4) }}
 
 ),
 

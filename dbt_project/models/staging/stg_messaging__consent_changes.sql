@@ -1,9 +1,19 @@
 -- Clean `consent_changes`: one row per change_id, exact duplicates removed.
+-- Incremental: a build recomputes only the keys its new files carry, from all
+-- their rows, and replaces them (delete+insert), as a full rebuild would.
+{{
+    config(
+        materialized='incremental',
+        unique_key='change_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
 
 ranked as (
 
-    {{ ranked_valid_rows('consent_changes') | indent(4) }}
+    {{ ranked_valid_rows('consent_changes', keys_of_this_batch=is_incremental()) | indent(4) }}
 
 ),
 

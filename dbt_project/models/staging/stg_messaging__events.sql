@@ -1,9 +1,19 @@
 -- Clean `events`: one row per event_id, exact duplicates removed.
+-- Incremental: a build recomputes only the keys its new files carry, from all
+-- their rows, and replaces them (delete+insert), as a full rebuild would.
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
 
 ranked as (
 
-    {{ ranked_valid_rows('events') | indent(4) }}
+    {{ ranked_valid_rows('events', keys_of_this_batch=is_incremental()) | indent(4) }}
 
 ),
 

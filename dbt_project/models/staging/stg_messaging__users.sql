@@ -1,9 +1,19 @@
 -- Clean `users`: the latest version of each user (greatest updated_at).
+-- Incremental: a build recomputes only the keys its new files carry, from all
+-- their rows, and replaces them (delete+insert), as a full rebuild would.
+{{
+    config(
+        materialized='incremental',
+        unique_key='user_id',
+        incremental_strategy='delete+insert',
+    )
+}}
+
 with
 
 ranked as (
 
-    {{ ranked_valid_rows('users') | indent(4) }}
+    {{ ranked_valid_rows('users', keys_of_this_batch=is_incremental()) | indent(4) }}
 
 ),
 
