@@ -8,55 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import COLUMNS  # the SPEC §2 layout, shared with the fixtures
 
 from orchestration.generator import generate
 
 END = dt.date(2026, 3, 31)
 SIGNAL_ARGS = {"users": 1500, "days": 45, "seed": 7, "end_date": END}
 
-COLUMNS = {
-    "users": [
-        "user_id",
-        "external_id",
-        "email",
-        "phone",
-        "first_name",
-        "last_name",
-        "team_code",
-        "created_at",
-        "updated_at",
-    ],
-    "campaigns": ["campaign_id", "campaign_name", "channel", "message_category", "started_at"],
-    "sends": [
-        "send_id",
-        "user_id",
-        "campaign_id",
-        "channel",
-        "message_category",
-        "sent_at",
-        "delivery_status",
-    ],
-    "interactions": [
-        "interaction_id",
-        "user_id",
-        "campaign_id",
-        "send_id",
-        "channel",
-        "interaction_type",
-        "occurred_at",
-    ],
-    "events": ["event_id", "user_id", "event_name", "occurred_at"],
-    "consent_changes": [
-        "change_id",
-        "user_id",
-        "channel",
-        "status",
-        "changed_at",
-        "source",
-        "keyword",
-        "reason",
-    ],
-}
 DAILY = ("sends", "interactions", "events", "consent_changes")
 CHANNELS = {"push", "email", "sms", "whatsapp"}
 DOMAINS = {

@@ -116,49 +116,45 @@ def run_export(
     )
 
 
-@asset(
-    name="optout_users_export",
-    group_name=EXPORTS_GROUP,
-    deps=[_mart("fct_optouts"), _mart("dim_users")],
-    owners=[DEFAULT_OWNER],
-    kinds={"csv", "parquet"},
-    description="Opted-out users of a date range, one row per user (SPEC §5); the same file "
+def export_asset(name: str, kind: str, marts: list[str], description: str):
+    """An export asset: the file `optout export --kind <kind>` writes, from these marts."""
+
+    @asset(
+        name=name,
+        group_name=EXPORTS_GROUP,
+        deps=[_mart(mart) for mart in marts],
+        owners=[DEFAULT_OWNER],
+        kinds={"csv", "parquet"},
+        description=description,
+    )
+    def _export(
+        context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings
+    ) -> MaterializeResult:
+        return run_export(context, config, optout, kind)
+
+    return _export
+
+
+optout_users_export = export_asset(
+    "optout_users_export",
+    "users",
+    ["fct_optouts", "dim_users"],
+    "Opted-out users of a date range, one row per user (SPEC §5); the same file "
     "`optout export --kind users` writes.",
 )
-def optout_users_export(
-    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings
-) -> MaterializeResult:
-    return run_export(context, config, optout, "users")
-
-
-@asset(
-    name="optout_changes_export",
-    group_name=EXPORTS_GROUP,
-    deps=[_mart("fct_status_changes"), _mart("dim_users")],
-    owners=[DEFAULT_OWNER],
-    kinds={"csv", "parquet"},
-    description="Opt-out status changes of a date range, imports excluded (SPEC §5); the same "
-    "file `optout export --kind status_changes` writes.",
+optout_changes_export = export_asset(
+    "optout_changes_export",
+    "status_changes",
+    ["fct_status_changes", "dim_users"],
+    "Opt-out status changes of a date range, imports excluded (SPEC §5); the same file "
+    "`optout export --kind status_changes` writes.",
 )
-def optout_changes_export(
-    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings
-) -> MaterializeResult:
-    return run_export(context, config, optout, "status_changes")
-
-
-@asset(
-    name="optout_suppression_export",
-    group_name=EXPORTS_GROUP,
-    deps=[_mart("dim_consent_current"), _mart("dim_users")],
-    owners=[DEFAULT_OWNER],
-    kinds={"csv", "parquet"},
-    description="The current suppression list: users opted out per channel, with external ids; "
-    "the same file `optout export --kind suppression` writes.",
+optout_suppression_export = export_asset(
+    "optout_suppression_export",
+    "suppression",
+    ["dim_consent_current", "dim_users"],
+    "The current suppression list: users opted out per channel, with external ids; the same "
+    "file `optout export --kind suppression` writes.",
 )
-def optout_suppression_export(
-    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings
-) -> MaterializeResult:
-    return run_export(context, config, optout, "suppression")
-
 
 export_assets = [optout_users_export, optout_changes_export, optout_suppression_export]
