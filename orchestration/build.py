@@ -15,6 +15,7 @@ import fcntl
 import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -120,7 +121,7 @@ def dbt_environment(settings: Settings, warehouse: Path) -> Iterator[None]:
 
 
 def dbt_resource():
-    """The DbtCliResource shared by the CLI and the Dagster definitions."""
+    """The DbtCliResource of the Dagster definitions (the CLI runs the same dbt directly)."""
     from dagster_dbt import DbtCliResource
 
     return DbtCliResource(
@@ -153,20 +154,41 @@ def run_build(
 ) -> None:
     """Build and test every model (the `optout build` command).
 
-    dagster-dbt already echoes dbt's messages to stdout; `log` gets them too.
+    The same frame as the Dagster dbt assets (`warehouse_build`, `dbt_build_args`); dbt
+    runs as a plain subprocess here, which spares the CLI dagster-dbt's start-up. dbt's
+    output goes to stdout, and to `log` when given.
     """
+    # Per warehouse: concurrent builds of different warehouses must not share dbt's
+    # artifacts, and a manifest must not meet another database name.
+    target = settings.warehouse.parent / ".dbt_target" / settings.warehouse.stem
+    args = [
+        dbt_executable(),
+        *dbt_build_args(as_of=as_of, full_refresh=full_refresh),
+        "--target-path",
+        os.fspath(target),
+        "--log-path",
+        os.fspath(target),
+    ]
     with warehouse_build(settings):
-        invocation = dbt_resource().cli(
-            dbt_build_args(as_of=as_of, full_refresh=full_refresh),
-            raise_on_error=False,
-            # Per warehouse: concurrent builds of different warehouses must not share
-            # dbt's artifacts, and a manifest must not meet another database name.
-            target_path=settings.warehouse.parent / ".dbt_target" / settings.warehouse.stem,
-        )
-        for event in invocation.stream_raw_events():
-            if log is not None:
-                log(str(event))
-        if not invocation.is_successful():
+        env = {
+            **os.environ,
+            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "DBT_USE_COLORS": "true" if sys.stdout.isatty() else "false",
+        }
+        with subprocess.Popen(
+            args,
+            cwd=DBT_PROJECT_DIR,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as process:
+            assert process.stdout is not None
+            for line in process.stdout:
+                sys.stdout.write(line)
+                if log is not None:
+                    log(line.rstrip("\n"))
+        if process.returncode != 0:
             raise BuildError(
                 "dbt build failed (see the messages above); the previous warehouse is unchanged"
             )
