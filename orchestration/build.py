@@ -1,5 +1,5 @@
 """The one code path that writes the warehouse: `optout build` and the Dagster
-dbt assets both go through `warehouse_writer` and `dbt_build_args`.
+dbt assets both go through `warehouse_build` and `dbt_build_args`.
 
 A build runs against a copy of the warehouse and replaces the real file only
 when dbt succeeds, so a failed or killed build leaves the previous marts in
