@@ -31,8 +31,10 @@
     {% for source_name, spec in optout_sources().items() %}
         {% set folder = raw_dir ~ '/' ~ source_name %}
         {% set loaded = optout_loaded_files(source_name) %}
+        {% set csv_files = optout_list_files(folder ~ '/*.csv') %}
+        {% set parquet_files_all = optout_list_files(folder ~ '/*.parquet') %}
         {% set current = [] %}
-        {% for file in optout_list_files(folder ~ '/*.csv') + optout_list_files(folder ~ '/*.parquet') %}
+        {% for file in csv_files + parquet_files_all %}
             {% do current.append(landing_file_name(source_name, file)) %}
         {% endfor %}
         {% set removed = loaded | reject('in', current) | list %}
@@ -46,7 +48,7 @@
 
         {# CSV: group the files by header so each group is one read_csv call. #}
         {% set groups = {} %}
-        {% for file in optout_list_files(folder ~ '/*.csv') if landing_file_name(source_name, file) not in loaded %}
+        {% for file in csv_files if landing_file_name(source_name, file) not in loaded %}
             {% set header = duckdb__csv_header(file) %}
             {% if header is none %}
                 {% if duckdb__file_size(file) > 0 %}
@@ -77,7 +79,7 @@
 
         {# Parquet: each file's schema is checked, then all are read at once. #}
         {% set parquet_files = [] %}
-        {% for file in optout_list_files(folder ~ '/*.parquet') if landing_file_name(source_name, file) not in loaded %}
+        {% for file in parquet_files_all if landing_file_name(source_name, file) not in loaded %}
             {% do parquet_files.append(file) %}
         {% endfor %}
         {% if parquet_files | length > 0 %}
@@ -152,12 +154,17 @@
         ~ "filename = true, store_rejects = true)") }}
 {% endmacro %}
 
-{# The header row of a CSV file as a list of names, or none if it cannot be read. #}
+{#
+    The header row of a CSV file as a list of names, or none if it cannot be
+    read. Read by the single-threaded reader: with preserve_insertion_order
+    off, a parallel read may return any line first.
+#}
 {% macro duckdb__csv_header(file) %}
     {% set result = run_query(
         "select line from read_csv(" ~ optout_sql_string(file) ~ ", header = false, "
         ~ "columns = {'line': 'VARCHAR'}, delim = e'\\x01', quote = '', escape = '', "
-        ~ "auto_detect = false, ignore_errors = true, strict_mode = false) limit 1") %}
+        ~ "auto_detect = false, ignore_errors = true, strict_mode = false, "
+        ~ "parallel = false) limit 1") %}
     {% if result.rows | length == 0 or result.rows[0][0] is none %}{{ return(none) }}{% endif %}
     {# Control characters in a header row: a binary file, not CSV. #}
     {% if modules.re.search('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]', result.rows[0][0]) %}{{ return(none) }}{% endif %}
