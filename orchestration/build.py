@@ -78,11 +78,13 @@ def warehouse_lock(warehouse: Path, timeout_s: float | None = None) -> Iterator[
 
 
 @contextlib.contextmanager
-def warehouse_writer(settings: Settings) -> Iterator[Path]:
+def warehouse_writer(settings: Settings, fresh: bool = False) -> Iterator[Path]:
     """Yield the path a build should write; publish it atomically on success.
 
     The working copy keeps the warehouse's file name (DuckDB names the
     database after the file stem, and dbt's manifest after the database).
+    `fresh` (a full refresh rebuilds every table) starts from an empty file
+    instead of copying the current one.
     """
     target = settings.warehouse
     work_dir = target.parent / ".building"
@@ -90,7 +92,7 @@ def warehouse_writer(settings: Settings) -> Iterator[Path]:
     with warehouse_lock(target):
         shutil.rmtree(work_dir, ignore_errors=True)
         work_dir.mkdir(parents=True)
-        if target.exists():
+        if target.exists() and not fresh:
             shutil.copyfile(target, work)
         try:
             yield work
@@ -138,11 +140,11 @@ def dbt_executable() -> str:
 
 
 @contextlib.contextmanager
-def warehouse_build(settings: Settings) -> Iterator[Path]:
+def warehouse_build(settings: Settings, full_refresh: bool = False) -> Iterator[Path]:
     """The frame of every build, `optout build` and the Dagster dbt assets alike: lock,
     copy, point dbt at the copy, and publish it only if the body raises nothing."""
     settings.raw_dir.mkdir(parents=True, exist_ok=True)
-    with warehouse_writer(settings) as work, dbt_environment(settings, work):
+    with warehouse_writer(settings, fresh=full_refresh) as work, dbt_environment(settings, work):
         yield work
 
 
@@ -169,7 +171,7 @@ def run_build(
         "--log-path",
         os.fspath(target),
     ]
-    with warehouse_build(settings):
+    with warehouse_build(settings, full_refresh=full_refresh):
         env = {
             **os.environ,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

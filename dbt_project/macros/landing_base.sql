@@ -110,7 +110,6 @@
 {% macro ranked_valid_rows(source_name, keys_of_this_batch=false) %}
     {%- set spec = optout_sources()[source_name] -%}
     {%- set pk = spec['primary_key'] -%}
-    {%- set value_cols = spec['columns'] | join(', ') -%}
     with
 
     valid as (
@@ -128,7 +127,7 @@
         select
             *,
             row_number() over (
-                partition by {{ value_cols }}
+                partition by {{ pk }}, {{ row_hash(spec['columns']) }}
                 order by source_file
             ) as _copy_rank
 

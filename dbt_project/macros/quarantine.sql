@@ -103,24 +103,25 @@
         + (select count(*) from {{ landing_rejects_relation(source_name) }}) as raw_rows,
         {%- if source_name == 'users' %}
         (select count(*) from {{ ref('base_messaging__users') }} where invalid_reason is null)
-        - (select count(*) from (
-            select distinct {{ optout_sources()['users']['columns'] | join(', ') }}
-            from {{ ref('base_messaging__users') }} where invalid_reason is null
-        ) as d) as duplicate_rows_removed,
-        (select count(*) from (
-            select distinct {{ optout_sources()['users']['columns'] | join(', ') }}
-            from {{ ref('base_messaging__users') }} where invalid_reason is null
-        ) as d) as clean_rows,
+        - {{ distinct_valid_rows('users') }} as duplicate_rows_removed,
+        {{ distinct_valid_rows('users') }} as clean_rows,
         {%- else %}
         (select count(*) from {{ ref('base_messaging__' ~ source_name) }} where invalid_reason is null)
-        - (select count(*) from (
-            select distinct {{ optout_sources()[source_name]['columns'] | join(', ') }}
-            from {{ ref('base_messaging__' ~ source_name) }} where invalid_reason is null
-        ) as d) as duplicate_rows_removed,
+        - {{ distinct_valid_rows(source_name) }} as duplicate_rows_removed,
         (select count(*) from {{ ref('stg_messaging__' ~ source_name) }}) as clean_rows,
         {%- endif %}
         (select count(*) from {{ ref('quarantine_' ~ source_name) }}) as quarantined_rows
 {% endmacro %}
+
+
+{# Number of distinct valid rows of a source (identical values = one row). #}
+{% macro distinct_valid_rows(source_name) %}
+    {%- set spec = optout_sources()[source_name] -%}
+    (select count(*) from (
+        select distinct {{ spec['primary_key'] }}, {{ row_hash(spec['columns']) }}
+        from {{ ref('base_messaging__' ~ source_name) }} where invalid_reason is null
+    ) as d)
+{%- endmacro %}
 
 
 {# Natural order of text ids: numeric ids by value, before other ids by text. #}

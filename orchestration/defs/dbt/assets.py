@@ -74,7 +74,7 @@ def optout_dbt_models(
         )
 
     try:
-        with warehouse_build(settings):
+        with warehouse_build(settings, full_refresh=config.full_refresh):
             invocation = dbt.cli(
                 dbt_build_args(as_of=as_of, full_refresh=config.full_refresh),
                 context=context,
