@@ -10,6 +10,7 @@ STAMP := $(VENV)/.installed
 
 export OPTOUT_RAW_DIR ?= $(CURDIR)/data/raw
 export OPTOUT_WAREHOUSE ?= $(CURDIR)/data/warehouse.duckdb
+export OPTOUT_SPARK_WAREHOUSE ?= $(CURDIR)/data/spark-warehouse
 export OPTOUT_EXPORT_DIR ?= $(CURDIR)/exports
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
@@ -17,9 +18,22 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 SAMPLE_USERS ?= 3000
 SAMPLE_DAYS ?= 120
 
-.PHONY: install manifest run test lint format dagster dashboard clean
+.PHONY: install install-spark manifest run test lint format dagster dashboard clean
 
 install: $(STAMP)
+
+# The spark extra: dbt-spark and pyspark (large: ~470 MB). The tests need it; `make run`
+# only with OPTOUT_TARGET=spark.
+SPARK_STAMP := $(VENV)/.installed-spark
+install-spark: $(SPARK_STAMP)
+
+$(SPARK_STAMP): requirements-spark.lock $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
+ifeq ($(OPTOUT_TARGET),spark)
+ENGINE_STAMP := $(SPARK_STAMP)
+endif
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +42,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 # dagster-dbt loads target/manifest.json at import: parse it for this checkout.
-manifest: $(STAMP)
+manifest: $(STAMP) $(ENGINE_STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml  # Dagster reads $$DAGSTER_HOME/dagster.yaml
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
@@ -43,7 +57,7 @@ run: manifest
 	@echo "exports:      $(OPTOUT_EXPORT_DIR)"
 
 # Two workers, one test module each: modules share their fixture warehouse.
-test: manifest
+test: manifest $(SPARK_STAMP)
 	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: manifest

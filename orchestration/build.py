@@ -142,10 +142,34 @@ def dbt_executable() -> str:
 @contextlib.contextmanager
 def warehouse_build(settings: Settings, full_refresh: bool = False) -> Iterator[Path]:
     """The frame of every build, `optout build` and the Dagster dbt assets alike: lock,
-    copy, point dbt at the copy, and publish it only if the body raises nothing."""
+    copy, point dbt at the copy, and publish it only if the body raises nothing.
+
+    On Spark (OPTOUT_TARGET=spark) dbt-spark writes the tables of the Spark warehouse in
+    place: the lock keeps one writer (its Derby metastore admits one process), and there
+    is no copy to publish, so a failed build can leave some tables rebuilt and others not
+    (docs/DECISIONS.md)."""
     settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    if settings.target == "spark":
+        settings.spark_warehouse.mkdir(parents=True, exist_ok=True)
+        with (
+            warehouse_lock(settings.spark_warehouse),
+            dbt_environment(settings, settings.warehouse),
+        ):
+            yield settings.spark_warehouse
+        return
     with warehouse_writer(settings, fresh=full_refresh) as work, dbt_environment(settings, work):
         yield work
+
+
+def build_target_path(settings: Settings) -> Path:
+    """dbt's target folder of CLI builds, one per warehouse."""
+    if settings.target == "spark":
+        return (
+            settings.spark_warehouse.parent
+            / ".dbt_target"
+            / f"spark-{settings.spark_warehouse.name}"
+        )
+    return settings.warehouse.parent / ".dbt_target" / settings.warehouse.stem
 
 
 def run_build(
@@ -162,7 +186,7 @@ def run_build(
     """
     # Per warehouse: concurrent builds of different warehouses must not share dbt's
     # artifacts, and a manifest must not meet another database name.
-    target = settings.warehouse.parent / ".dbt_target" / settings.warehouse.stem
+    target = build_target_path(settings)
     args = [
         dbt_executable(),
         *dbt_build_args(as_of=as_of, full_refresh=full_refresh),

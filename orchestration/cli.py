@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from orchestration.config import ConfigError, Settings
+from orchestration.marts import marts_source
 from orchestration.ranges import (
     RANGES,
     UsageError,
@@ -112,7 +113,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> None:
 
     as_of = check_as_of(args.as_of)
     run_build(settings, as_of=as_of, full_refresh=args.full_refresh)
-    print(f"warehouse: {settings.warehouse}")
+    print(f"warehouse: {marts_source(settings).location}")
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> None:
@@ -142,7 +143,7 @@ def _export(args: argparse.Namespace, settings: Settings) -> None:
 def _status(settings: Settings) -> None:
     from orchestration.status import reconciliation
 
-    rows = reconciliation(settings.warehouse)
+    rows = reconciliation(settings)
     header = ("source", "raw", "clean", "quarantined", "duplicates", "balanced")
     print("{:<16} {:>12} {:>12} {:>12} {:>12} {:>9}".format(*header))
     for row in rows:
@@ -152,9 +153,10 @@ def _status(settings: Settings) -> None:
 def _dashboard(args: argparse.Namespace, settings: Settings) -> None:
     from orchestration.dashboard import run
 
-    if not settings.warehouse.exists():
+    source = marts_source(settings)
+    if not source.exists:
         # Not fatal: the page says so and shows the marts once a build publishes them.
-        print(f"optout: note: no warehouse at {settings.warehouse} yet; run `optout build`")
+        print(f"optout: note: no warehouse at {source.location} yet; run `optout build`")
     run(host="127.0.0.1", port=args.port, warehouse=settings.warehouse)
 
 

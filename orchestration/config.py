@@ -24,6 +24,13 @@ def _file_mode(text: str) -> int:
     return mode
 
 
+def parse_target(text: str) -> str:
+    target = text.strip().lower()
+    if target not in ("duckdb", "spark"):
+        raise ConfigError(f"OPTOUT_TARGET must be duckdb or spark, got {text!r}")
+    return target
+
+
 @dataclass(frozen=True)
 class Settings:
     raw_dir: Path
@@ -34,6 +41,11 @@ class Settings:
     duckdb_threads: int = 2  # DuckDB threads per query
     # Exports hold personal data: owner-only unless OPTOUT_EXPORT_FILE_MODE says otherwise.
     export_file_mode: int = 0o600
+    # The engine dbt builds with and the marts are read from (dbt profile target).
+    target: str = "duckdb"
+    spark_warehouse: Path = Path("data/spark-warehouse").resolve()  # tables + metastore
+    spark_master: str = "local[2]"
+    spark_driver_memory: str = "3g"
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -46,6 +58,12 @@ class Settings:
             memory_limit=env.get("OPTOUT_MEMORY_LIMIT", "3GB"),
             duckdb_threads=int(env.get("OPTOUT_DUCKDB_THREADS", "2")),
             export_file_mode=_file_mode(env.get("OPTOUT_EXPORT_FILE_MODE", "600")),
+            target=parse_target(env.get("OPTOUT_TARGET", "duckdb")),
+            spark_warehouse=Path(
+                env.get("OPTOUT_SPARK_WAREHOUSE", "data/spark-warehouse")
+            ).resolve(),
+            spark_master=env.get("OPTOUT_SPARK_MASTER", "local[2]"),
+            spark_driver_memory=env.get("OPTOUT_SPARK_DRIVER_MEMORY", "3g"),
         )
 
     def dbt_env(self, warehouse: Path | None = None) -> dict[str, str]:
@@ -57,4 +75,8 @@ class Settings:
             "OPTOUT_MEMORY_LIMIT": self.memory_limit,
             "OPTOUT_DUCKDB_THREADS": str(self.duckdb_threads),
             "DBT_PROFILES_DIR": str(DBT_PROJECT_DIR),
+            "OPTOUT_TARGET": self.target,
+            "OPTOUT_SPARK_WAREHOUSE": str(self.spark_warehouse),
+            "OPTOUT_SPARK_MASTER": self.spark_master,
+            "OPTOUT_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
         }

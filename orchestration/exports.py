@@ -1,7 +1,9 @@
-"""Exports of SPEC §5, read from the marts with a short read-only connection.
+"""Exports of SPEC §5, read from the marts through `orchestration.marts`.
 
 The CLI and the Dagster export assets both call `write_export`, so the same
-range over the same marts gives the same bytes from either.
+range over the same marts gives the same bytes from either, and from either
+engine (DuckDB or Spark): the queries use the SQL both share, and the
+timestamps are formatted here, not in SQL.
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
-
 from orchestration.config import Settings
+from orchestration.marts import MartsSource, MartsUnavailable, as_marts_source, read_marts
 from orchestration.ranges import RANGES, DateRange, UsageError, check_format
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -27,8 +28,9 @@ TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 class ExportKind:
     name: str
     file_prefix: str
-    query: str  # parameters: $start and $end dates (ranged kinds only)
+    query: str  # parameters: $start and $end dates (ranged kinds only); {channels}
     integer_columns: tuple[str, ...] = ()
+    timestamp_columns: tuple[str, ...] = ()  # written as TIMESTAMP_FORMAT (UTC)
     ranged: bool = True
 
 
@@ -36,7 +38,8 @@ USERS = ExportKind(
     name="users",
     file_prefix="optout_users",
     integer_columns=("optout_count",),
-    query=f"""
+    timestamp_columns=("first_opted_out_at", "last_opted_out_at"),
+    query="""
         with optouts as (
             select * from marts.fct_optouts
             where opted_out_date between $start and $end
@@ -44,7 +47,7 @@ USERS = ExportKind(
         per_user as (
             select
                 user_id,
-                string_agg(distinct channel, '|' order by channel) as channels,
+                {channels} as channels,
                 count(*) as optout_count,
                 min(opted_out_at) as first_opted_out_at,
                 max(opted_out_at) as last_opted_out_at
@@ -61,8 +64,8 @@ USERS = ExportKind(
             users.team_code,
             per_user.channels,
             per_user.optout_count,
-            strftime(per_user.first_opted_out_at, '{TIMESTAMP_FORMAT}') as first_opted_out_at,
-            strftime(per_user.last_opted_out_at, '{TIMESTAMP_FORMAT}') as last_opted_out_at
+            per_user.first_opted_out_at,
+            per_user.last_opted_out_at
         from per_user
         left join marts.dim_users as users on per_user.user_id = users.user_id
         order by try_cast(per_user.user_id as bigint) nulls last, per_user.user_id
@@ -72,7 +75,8 @@ USERS = ExportKind(
 STATUS_CHANGES = ExportKind(
     name="status_changes",
     file_prefix="optout_status_changes",
-    query=f"""
+    timestamp_columns=("status_time",),
+    query="""
         select
             users.first_name,
             users.last_name,
@@ -82,7 +86,7 @@ STATUS_CHANGES = ExportKind(
             users.phone,
             changes.channel,
             case changes.status when 'opted_out' then 'Opted Out' else 'Opted In' end as status,
-            strftime(changes.changed_at, '{TIMESTAMP_FORMAT}') as status_time
+            changes.changed_at as status_time
         from marts.fct_status_changes as changes
         left join marts.dim_users as users on changes.user_id = users.user_id
         where changes.changed_date between $start and $end
@@ -98,7 +102,8 @@ SUPPRESSION = ExportKind(
     name="suppression",
     file_prefix="optout_suppression",
     ranged=False,
-    query=f"""
+    timestamp_columns=("opted_out_at",),
+    query="""
         select
             consent.user_id,
             users.external_id,
@@ -108,7 +113,7 @@ SUPPRESSION = ExportKind(
             users.last_name,
             users.team_code,
             consent.channel,
-            strftime(consent.status_since, '{TIMESTAMP_FORMAT}') as opted_out_at,
+            consent.status_since as opted_out_at,
             consent.decided_by_source as source
         from marts.dim_consent_current as consent
         left join marts.dim_users as users on consent.user_id = users.user_id
@@ -133,20 +138,27 @@ class ExportResult:
     sha256: str
 
 
-def query_export(warehouse: Path, kind: ExportKind, date_range: DateRange | None):
-    """(column names, rows) of an export, from a read-only connection."""
-    if not warehouse.exists():
-        raise ExportError(f"no warehouse at {warehouse}; run `optout build` first")
+def query_export(
+    where: MartsSource | Settings | Path, kind: ExportKind, date_range: DateRange | None
+):
+    """(column names, rows) of an export, timestamps formatted."""
+    source = as_marts_source(where)
+    params = {"start": date_range.start, "end": date_range.end} if kind.ranged else {}
+    sql = kind.query.replace("{channels}", source.sorted_distinct_join("channel", "|"))
     try:
-        with duckdb.connect(os.fspath(warehouse), read_only=True) as con:
-            params = {"start": date_range.start, "end": date_range.end} if kind.ranged else {}
-            cursor = con.execute(kind.query, params)
-            columns = [d[0] for d in cursor.description]
-            return columns, cursor.fetchall()
-    except duckdb.CatalogException as exc:
-        raise ExportError(
-            f"the warehouse at {warehouse} has no marts yet ({exc}); run `optout build` first"
-        ) from None
+        columns, rows = read_marts(source, sql, params)
+    except MartsUnavailable as exc:
+        raise ExportError(str(exc)) from None
+    formatted = [columns.index(name) for name in kind.timestamp_columns]
+    return columns, [_format_timestamps(row, formatted) for row in rows]
+
+
+def _format_timestamps(row: tuple, positions: list[int]) -> tuple:
+    values = list(row)
+    for i in positions:
+        if values[i] is not None:
+            values[i] = values[i].strftime(TIMESTAMP_FORMAT)
+    return tuple(values)
 
 
 # A spreadsheet runs a cell starting with one of these as a formula. Numbers
@@ -244,11 +256,13 @@ def write_export(
     *,
     output: str | None = None,
     escape_formulas: bool = False,
+    marts: MartsSource | Path | None = None,
 ) -> ExportResult:
     """Query the marts and write one export file atomically.
 
     `date_range` is required for ranged kinds and must be None for the
-    suppression list, which is the current state.
+    suppression list, which is the current state. The marts are those of
+    `settings` unless `marts` says otherwise.
     """
     check_format(fmt)
     kind = export_kind(kind_name)
@@ -257,7 +271,7 @@ def write_export(
     if not kind.ranged and date_range is not None:
         raise UsageError(f"--kind {kind.name} is the current state; leave out --range")
     path = export_path(settings, kind, date_range, fmt, output)
-    columns, rows = query_export(settings.warehouse, kind, date_range)
+    columns, rows = query_export(settings if marts is None else marts, kind, date_range)
     if fmt == "csv":
         data = render_csv(columns, rows, escape_formulas=escape_formulas)
     else:

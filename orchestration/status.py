@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import duckdb
-
+from orchestration.config import Settings
 from orchestration.exports import ExportError
+from orchestration.marts import MartsSource, MartsUnavailable, read_marts
 
 
-def reconciliation(warehouse: Path) -> list[tuple]:
+def reconciliation(where: MartsSource | Settings | Path) -> list[tuple]:
     """(source, raw, clean, quarantined, duplicates, balanced) per source."""
-    if not warehouse.exists():
-        raise ExportError(f"no warehouse at {warehouse}; run `optout build` first")
-    with duckdb.connect(os.fspath(warehouse), read_only=True) as con:
-        return con.execute(
+    try:
+        return read_marts(
+            where,
             """
             select
                 source_name, raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed,
@@ -26,5 +24,7 @@ def reconciliation(warehouse: Path) -> list[tuple]:
                 end
             from marts.agg_load_reconciliation
             order by source_name
-            """
-        ).fetchall()
+            """,
+        )[1]
+    except MartsUnavailable as exc:
+        raise ExportError(str(exc)) from None

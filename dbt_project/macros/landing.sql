@@ -21,18 +21,14 @@
       the build, asking for --full-refresh.
 #}
 {% macro create_landing_views() %}
-    {{ return(adapter.dispatch('create_landing_views', 'optout')()) }}
-{% endmacro %}
-
-{% macro duckdb__create_landing_views() %}
     {% if not execute %}{{ return('') }}{% endif %}
     {% set raw_dir = var('raw_dir') | string %}
-    {% set statements = ['create schema if not exists landing'] %}
+    {% do landing_prepare(raw_dir) %}
     {% for source_name, spec in optout_sources().items() %}
         {% set folder = raw_dir ~ '/' ~ source_name %}
         {% set loaded = optout_loaded_files(source_name) %}
-        {% set csv_files = optout_list_files(folder ~ '/*.csv') %}
-        {% set parquet_files_all = optout_list_files(folder ~ '/*.parquet') %}
+        {% set csv_files = landing_list_files(source_name, folder, 'csv') %}
+        {% set parquet_files_all = landing_list_files(source_name, folder, 'parquet') %}
         {% set current = [] %}
         {% for file in csv_files + parquet_files_all %}
             {% do current.append(landing_file_name(source_name, file)) %}
@@ -46,12 +42,12 @@
         {% endif %}
         {% set parts = [] %}
 
-        {# CSV: group the files by header so each group is one read_csv call. #}
+        {# CSV: group the files by header so each group is one reader. #}
         {% set groups = {} %}
         {% for file in csv_files if landing_file_name(source_name, file) not in loaded %}
-            {% set header = duckdb__csv_header(file) %}
+            {% set header = landing_csv_header(file) %}
             {% if header is none %}
-                {% if duckdb__file_size(file) > 0 %}
+                {% if landing_file_size(file) > 0 %}
                     {{ exceptions.raise_compiler_error(
                         "landing file " ~ file ~ " is not a readable CSV file (no UTF-8 header row; binary?). "
                         ~ "Move it out of " ~ folder ~ " (or replace it with the correct file) and build again.") }}
@@ -73,8 +69,7 @@
             {% endif %}
         {% endfor %}
         {% for group in groups.values() %}
-            {% set relation = duckdb__read_csv_call(group['files'], group['header']) %}
-            {% do parts.append(duckdb__landing_select(source_name, spec, group['header'], relation)) %}
+            {% do parts.append(landing_csv_part(source_name, spec, loop.index, group['files'], group['header'])) %}
         {% endfor %}
 
         {# Parquet: each file's schema is checked, then all are read at once. #}
@@ -85,7 +80,7 @@
         {% if parquet_files | length > 0 %}
             {% set names = [] %}
             {% for file in parquet_files %}
-                {% set file_columns = optout_column_names('read_parquet(' ~ optout_sql_string(file) ~ ')') %}
+                {% set file_columns = optout_column_names(landing_parquet_file_relation(file)) %}
                 {% for col in spec['required'] %}
                     {% if col not in file_columns %}
                         {{ exceptions.raise_compiler_error(
@@ -97,22 +92,89 @@
                     {% if name not in names %}{% do names.append(name) %}{% endif %}
                 {% endfor %}
             {% endfor %}
-            {% set quoted = [] %}
-            {% for f in parquet_files %}{% do quoted.append(optout_sql_string(f)) %}{% endfor %}
-            {% set relation = 'read_parquet([' ~ quoted | join(', ') ~ '], union_by_name = true, filename = true)' %}
-            {% do parts.append(duckdb__landing_select(source_name, spec, names, relation)) %}
+            {% do parts.append(landing_parquet_part(source_name, spec, parquet_files, names)) %}
         {% endif %}
 
-        {% if parts | length == 0 %}
-            {% set cols = [] %}
-            {% for col in spec['columns'] + ['source_file'] %}
-                {% do cols.append('cast(null as varchar) as ' ~ col) %}
-            {% endfor %}
-            {% do parts.append('select ' ~ cols | join(', ') ~ ' where false') %}
-        {% endif %}
-        {% do statements.append('create or replace view landing.' ~ source_name ~ ' as ' ~ parts | join(' union all ')) %}
+        {% do landing_create_view(source_name, spec, parts) %}
     {% endfor %}
-    {{ return(statements | join(';\n') ~ ';') }}
+    {{ return('') }}
+{% endmacro %}
+
+{#
+    The dialect-specific steps of create_landing_views. Each reader returns
+    a select of the source's columns as text plus `source_file`; the Spark
+    ones add `_corrupt_record` (see landing_spark.sql).
+#}
+{% macro landing_prepare(raw_dir) %}
+    {{ return(adapter.dispatch('landing_prepare', 'optout')(raw_dir)) }}
+{% endmacro %}
+
+{% macro landing_list_files(source_name, folder, extension) %}
+    {{ return(adapter.dispatch('landing_list_files', 'optout')(source_name, folder, extension)) }}
+{% endmacro %}
+
+{% macro landing_csv_header(file) %}
+    {{ return(adapter.dispatch('landing_csv_header', 'optout')(file)) }}
+{% endmacro %}
+
+{% macro landing_file_size(file) %}
+    {{ return(adapter.dispatch('landing_file_size', 'optout')(file)) }}
+{% endmacro %}
+
+{% macro landing_csv_part(source_name, spec, index, files, header) %}
+    {{ return(adapter.dispatch('landing_csv_part', 'optout')(source_name, spec, index, files, header)) }}
+{% endmacro %}
+
+{% macro landing_parquet_file_relation(file) %}
+    {{ return(adapter.dispatch('landing_parquet_file_relation', 'optout')(file)) }}
+{% endmacro %}
+
+{% macro landing_parquet_part(source_name, spec, files, names) %}
+    {{ return(adapter.dispatch('landing_parquet_part', 'optout')(source_name, spec, files, names)) }}
+{% endmacro %}
+
+{% macro landing_create_view(source_name, spec, parts) %}
+    {{ return(adapter.dispatch('landing_create_view', 'optout')(source_name, spec, parts)) }}
+{% endmacro %}
+
+{# DuckDB: views in the schema `landing`, read by read_csv / read_parquet. #}
+{% macro duckdb__landing_prepare(raw_dir) %}
+    {% do run_query('create schema if not exists landing') %}
+{% endmacro %}
+
+{% macro duckdb__landing_list_files(source_name, folder, extension) %}
+    {{ return(optout_list_files(folder ~ '/*.' ~ extension)) }}
+{% endmacro %}
+
+{% macro duckdb__landing_csv_part(source_name, spec, index, files, header) %}
+    {{ return(duckdb__landing_select(source_name, spec, header, duckdb__read_csv_call(files, header))) }}
+{% endmacro %}
+
+{% macro duckdb__landing_parquet_file_relation(file) %}
+    {{ return('read_parquet(' ~ optout_sql_string(file) ~ ')') }}
+{% endmacro %}
+
+{% macro duckdb__landing_parquet_part(source_name, spec, files, names) %}
+    {% set quoted = [] %}
+    {% for f in files %}{% do quoted.append(optout_sql_string(f)) %}{% endfor %}
+    {% set relation = 'read_parquet([' ~ quoted | join(', ') ~ '], union_by_name = true, filename = true)' %}
+    {{ return(duckdb__landing_select(source_name, spec, names, relation)) }}
+{% endmacro %}
+
+{% macro duckdb__landing_create_view(source_name, spec, parts) %}
+    {% if parts | length == 0 %}
+        {% set parts = [landing_empty_select(spec)] %}
+    {% endif %}
+    {% do run_query('create or replace view landing.' ~ source_name ~ ' as ' ~ parts | join(' union all ')) %}
+{% endmacro %}
+
+{# A select of the source's columns and source_file that yields no rows. #}
+{% macro landing_empty_select(spec, extra_columns=[]) %}
+    {% set cols = [] %}
+    {% for col in spec['columns'] + ['source_file'] + extra_columns %}
+        {% do cols.append('cast(null as ' ~ dbt.type_string() ~ ') as ' ~ col) %}
+    {% endfor %}
+    {{ return('select ' ~ cols | join(', ') ~ ' where false') }}
 {% endmacro %}
 
 {# select the source's columns (as text) from a reader whose columns are `present`. #}
@@ -159,23 +221,31 @@
     read. Read by the single-threaded reader: with preserve_insertion_order
     off, a parallel read may return any line first.
 #}
-{% macro duckdb__csv_header(file) %}
+{% macro duckdb__landing_csv_header(file) %}
     {% set result = run_query(
         "select line from read_csv(" ~ optout_sql_string(file) ~ ", header = false, "
         ~ "columns = {'line': 'VARCHAR'}, delim = e'\\x01', quote = '', escape = '', "
         ~ "auto_detect = false, ignore_errors = true, strict_mode = false, "
         ~ "parallel = false) limit 1") %}
-    {% if result.rows | length == 0 or result.rows[0][0] is none %}{{ return(none) }}{% endif %}
-    {# Control characters in a header row: a binary file, not CSV. #}
-    {% if modules.re.search('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]', result.rows[0][0]) %}{{ return(none) }}{% endif %}
+    {{ return(landing_header_names(result.rows[0][0] if result.rows | length > 0 else none)) }}
+{% endmacro %}
+
+{#
+    A CSV header line -> its column names, or none for no line or a line with
+    control characters or undecodable bytes (a binary file, not CSV).
+#}
+{% macro landing_header_names(line) %}
+    {% if line is none or modules.re.search('[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]', line) %}
+        {{ return(none) }}
+    {% endif %}
     {% set names = [] %}
-    {% for name in result.rows[0][0].split(',') %}
+    {% for name in line.split(',') %}
         {% do names.append(name.strip().strip('"').strip()) %}
     {% endfor %}
     {{ return(names) }}
 {% endmacro %}
 
-{% macro duckdb__file_size(file) %}
+{% macro duckdb__landing_file_size(file) %}
     {{ return(run_query('select size from read_blob(' ~ optout_sql_string(file) ~ ')').rows[0][0]) }}
 {% endmacro %}
 
@@ -187,6 +257,10 @@
 #}
 {% macro persist_landing_rejects(source_name) %}
     {% if not execute %}{{ return('') }}{% endif %}
+    {{ return(adapter.dispatch('persist_landing_rejects', 'optout')(source_name)) }}
+{% endmacro %}
+
+{% macro duckdb__persist_landing_rejects(source_name) %}
     {% set table = this.schema ~ '.landing_rejects__' ~ source_name %}
     {% set folder = var('raw_dir') | string ~ '/' ~ source_name ~ '/' %}
     {% set statements = [] %}
@@ -246,9 +320,9 @@
 
 {# Lower-cased, trimmed column name -> the name as it appears in the relation. #}
 {% macro optout_column_names(relation) %}
-    {% set result = run_query('describe select * from ' ~ relation) %}
+    {% set result = run_query('select * from ' ~ relation ~ ' limit 0') %}
     {% set names = {} %}
-    {% for name in result.columns[0].values() %}
+    {% for name in result.column_names %}
         {% do names.update({name | trim | lower: name}) %}
     {% endfor %}
     {{ return(names) }}

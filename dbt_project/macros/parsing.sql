@@ -16,6 +16,10 @@
     nullif(trim({{ expr }}, e' \t\r\n'), '')
 {% endmacro %}
 
+{% macro spark__clean_text(expr) %}
+    nullif(trim(both ' \t\r\n' from {{ expr }}), '')
+{% endmacro %}
+
 {#
     An ISO-8601 timestamp -> UTC timestamp without time zone, or null if it
     does not parse. Accepted: a date, optionally `T`/space and HH:MM[:SS[.f]],
@@ -44,6 +48,34 @@
                 || coalesce(nullif(upper(regexp_extract({{ expr }}, {{ pattern }}, 3)), 'Z'), '+00:00')
                 as timestamptz
             ))
+    end
+{% endmacro %}
+
+{#
+    Spark: the offset is rewritten as ±HH:MM, the text read as an instant in
+    UTC (the session time zone) and kept as a timestamp without time zone.
+    An impossible date casts to null (dbt-spark turns ANSI mode off).
+#}
+{% macro spark__parse_utc_timestamp(expr) %}
+    {%- set pattern = "'" ~ iso_timestamp_pattern() ~ "'" -%}
+    {%- set offset = "upper(regexp_extract(" ~ expr ~ ", " ~ pattern ~ ", 3))" -%}
+    {%- set time = "regexp_extract(" ~ expr ~ ", " ~ pattern ~ ", 2)" -%}
+    case
+        when {{ expr }} rlike {{ pattern }}
+            then cast(cast(
+                regexp_extract({{ expr }}, {{ pattern }}, 1)
+                || ' '
+                {#- HH:MM gets :00 (Spark needs seconds); fractions beyond microseconds are cut, as DuckDB does. #}
+                || case length({{ time }})
+                    when 0 then '00:00:00'
+                    when 5 then {{ time }} || ':00'
+                    else regexp_replace({{ time }}, '([.][0-9]{6})[0-9]+$', '$1')
+                end
+                || case
+                    when {{ offset }} in ('', 'Z') then '+00:00'
+                    else substr({{ offset }}, 1, 3) || ':' || coalesce(nullif(substr(replace({{ offset }}, ':', ''), 4, 2), ''), '00')
+                end
+                as timestamp_ltz) as timestamp_ntz)
     end
 {% endmacro %}
 
@@ -78,6 +110,39 @@
     {{ dbt.safe_cast(expr, api.Column.translate_type('bigint')) }}
 {% endmacro %}
 
+{% macro spark__try_cast_bigint(expr) %}
+    try_cast({{ expr }} as bigint)
+{% endmacro %}
+
 {% macro duckdb__try_cast_bigint(expr) %}
     try_cast({{ expr }} as bigint)
+{% endmacro %}
+
+{#
+    A timestamp plus a number of days (negative: minus), to the microsecond.
+    dbt-spark's dateadd goes through unix seconds and drops the fraction.
+#}
+{% macro add_days(days, timestamp_expr) %}
+    {{ return(adapter.dispatch('add_days', 'optout')(days, timestamp_expr)) }}
+{% endmacro %}
+
+{% macro default__add_days(days, timestamp_expr) %}
+    {{ dbt.dateadd('day', days, timestamp_expr) }}
+{% endmacro %}
+
+{% macro spark__add_days(days, timestamp_expr) %}
+    timestampadd(day, {{ days }}, {{ timestamp_expr }})
+{% endmacro %}
+
+{# Whole seconds from a to b, counted as second boundaries crossed (DuckDB's date_diff). #}
+{% macro seconds_between(a, b) %}
+    {{ return(adapter.dispatch('seconds_between', 'optout')(a, b)) }}
+{% endmacro %}
+
+{% macro default__seconds_between(a, b) %}
+    {{ dbt.datediff(a, b, 'second') }}
+{% endmacro %}
+
+{% macro spark__seconds_between(a, b) %}
+    (unix_timestamp({{ b }}) - unix_timestamp({{ a }}))
 {% endmacro %}

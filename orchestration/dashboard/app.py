@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from pathlib import Path
 
 import altair as alt
 import pandas as pd
@@ -19,6 +18,7 @@ import streamlit as st
 
 from orchestration.config import Settings
 from orchestration.dashboard import queries as q
+from orchestration.marts import MartsSource, marts_source
 from orchestration.ranges import today_utc
 
 PRESETS = {
@@ -45,25 +45,22 @@ CAMPAIGN_LIMIT = 10
 
 
 @st.cache_data(max_entries=1000, show_spinner=False)
-def _cached_query(name: str, warehouse: Path, stamp: tuple | None, *args, **kwargs):
-    return getattr(q, name)(warehouse, *args, **kwargs)
+def _cached_query(name: str, source: MartsSource, stamp: tuple | None, *args, **kwargs):
+    return getattr(q, name)(source, *args, **kwargs)
 
 
 class Marts:
-    """The functions of `queries` for one warehouse file, memoised per file version.
+    """The functions of `queries` for one warehouse, memoised per version of its marts.
 
-    A build publishes a new file with os.replace (new inode and mtime), so the
-    first run after it misses the cache and reads the new marts; switching one
-    chart setting only re-runs the queries that setting feeds.
+    A build publishes new marts (DuckDB: a new file by os.replace; Spark: rewritten
+    table folders), so the first run after it misses the cache and reads them;
+    switching one chart setting only re-runs the queries that setting feeds.
     """
 
-    def __init__(self, warehouse: Path):
-        self.warehouse = warehouse
-        try:
-            info = warehouse.stat()
-            self.stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
-        except FileNotFoundError:
-            self.stamp = None  # the query raises WarehouseUnavailable, which is not cached
+    def __init__(self, source: MartsSource):
+        self.warehouse = source
+        # None when there are no marts: the query raises WarehouseUnavailable, not cached.
+        self.stamp = source.version
 
     def __getattr__(self, name: str):
         return functools.partial(_cached_query, name, self.warehouse, self.stamp)
@@ -427,8 +424,9 @@ def export_section(marts: Marts, period: q.Period) -> str:
 
 def main() -> None:
     st.set_page_config(page_title="Opt Out analytics", layout="wide")
-    warehouse = Settings.from_env().warehouse
-    marts = Marts(warehouse)
+    source = marts_source(Settings.from_env())
+    warehouse = source.location
+    marts = Marts(source)
     keep_widget_state(today_utc())
     period_label, period = choose_period()
     st.title("Opt Out analytics")
@@ -438,7 +436,7 @@ def main() -> None:
     except q.WarehouseUnavailable as exc:
         st.error(str(exc))
         st.stop()
-    built = dt.datetime.fromtimestamp(marts.stamp[1] / 1e9, dt.UTC)
+    built = source.built_at or dt.datetime.now(dt.UTC)
     with st.container(key="period_info"):
         st.markdown(
             f"**{period_label}: {rng.start} … {rng.end}** ({period.days} days) · "

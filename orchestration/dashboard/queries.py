@@ -14,15 +14,14 @@ of `opted_out_at` for the facts that have no date column).
 from __future__ import annotations
 
 import datetime as dt
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from orchestration.config import Settings
+from orchestration.marts import MartsSource, MartsUnavailable, read_marts
 from orchestration.ranges import DateRange, resolve_range
 
 # Histogram buckets of pushes received in the 7 days before an opt-out: 0 … 9, then 10+.
@@ -69,26 +68,13 @@ def period(
     return Period(current, previous_range(current))
 
 
-def _read(warehouse: Path, sql: str, params: dict | None = None) -> pd.DataFrame:
-    """One short read-only connection per query."""
-    warehouse = Path(warehouse)
-    if not warehouse.exists():
-        raise WarehouseUnavailable(f"no warehouse at {warehouse}; run `optout build` first")
+def _read(warehouse: MartsSource | Path, sql: str, params: dict | None = None) -> pd.DataFrame:
+    """One query through the marts reader (a read-only DuckDB connection, or Spark)."""
     try:
-        with duckdb.connect(os.fspath(warehouse), read_only=True) as con:
-            cursor = con.execute(sql, params or {})
-            columns = [d[0] for d in cursor.description]
-            return pd.DataFrame(cursor.fetchall(), columns=columns)
-    except duckdb.CatalogException as exc:
-        raise WarehouseUnavailable(
-            f"the warehouse at {warehouse} has no marts yet ({exc}); run `optout build` first"
-        ) from None
-    except duckdb.IOException as exc:
-        # Someone (e.g. `dbt build` run directly) holds the file open for writing.
-        raise WarehouseUnavailable(
-            f"the warehouse at {warehouse} cannot be opened read-only right now ({exc}); "
-            "reload when the writer has finished"
-        ) from None
+        columns, rows = read_marts(warehouse, sql, params)
+    except MartsUnavailable as exc:
+        raise WarehouseUnavailable(str(exc)) from None
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _range_params(date_range: DateRange, prefix: str = "") -> dict:
@@ -399,14 +385,16 @@ def export_file_name(date_range: DateRange, fmt: str = "csv") -> str:
     return export_path(settings, USERS, date_range, fmt).name
 
 
-def export_file(warehouse: Path, date_range: DateRange, fmt: str = "csv") -> tuple[str, bytes]:
+def export_file(
+    warehouse: MartsSource | Path, date_range: DateRange, fmt: str = "csv"
+) -> tuple[str, bytes]:
     """(file name, bytes) of the opted-out users export of the range: `write_export`
     itself writes it into a temporary folder, so the bytes are those of `optout export`."""
     from orchestration.exports import write_export
 
     with tempfile.TemporaryDirectory(prefix="optout-dashboard-export-") as tmp:
-        settings = Settings(raw_dir=Path(tmp), warehouse=Path(warehouse), export_dir=Path(tmp))
-        result = write_export(settings, "users", date_range, fmt)
+        settings = Settings(raw_dir=Path(tmp), warehouse=Path(tmp), export_dir=Path(tmp))
+        result = write_export(settings, "users", date_range, fmt, marts=warehouse)
         return result.path.name, result.path.read_bytes()
 
 

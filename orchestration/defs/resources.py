@@ -12,16 +12,19 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from orchestration.config import Settings
+from orchestration.config import Settings, parse_target
 
 
 class OptoutSettings(ConfigurableResource):
-    """Paths of the opt-out warehouse; empty means OPTOUT_RAW_DIR / OPTOUT_WAREHOUSE /
-    OPTOUT_EXPORT_DIR (defaults data/raw, data/warehouse.duckdb, exports)."""
+    """Paths of the opt-out warehouse and the engine; empty means OPTOUT_RAW_DIR /
+    OPTOUT_WAREHOUSE / OPTOUT_EXPORT_DIR / OPTOUT_TARGET / OPTOUT_SPARK_WAREHOUSE
+    (defaults data/raw, data/warehouse.duckdb, exports, duckdb, data/spark-warehouse)."""
 
     raw_dir: str | None = None
     warehouse: str | None = None
     export_dir: str | None = None
+    target: str | None = None  # duckdb | spark: the dbt target, and where exports read
+    spark_warehouse: str | None = None
 
     def resolve(self) -> Settings:
         # Read at run time, not import time: a code server outlives env changes of runs.
@@ -31,7 +34,10 @@ class OptoutSettings(ConfigurableResource):
                 ("raw_dir", self.raw_dir),
                 ("warehouse", self.warehouse),
                 ("export_dir", self.export_dir),
+                ("spark_warehouse", self.spark_warehouse),
             )
             if value
         }
+        if self.target:
+            overrides["target"] = parse_target(self.target)
         return dataclasses.replace(Settings.from_env(), **overrides)

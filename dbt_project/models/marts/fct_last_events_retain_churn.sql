@@ -35,7 +35,7 @@ final as (
     inner join events
         on
             retention.user_id = events.user_id
-            and events.occurred_at >= {{ dbt.dateadd('day', '-retention.window_days', 'retention.opted_out_at') }}
+            and events.occurred_at >= {{ add_days('-retention.window_days', 'retention.opted_out_at') }}
             and events.occurred_at < retention.opted_out_at
     group by
         retention.optout_id,

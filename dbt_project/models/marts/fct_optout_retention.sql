@@ -38,8 +38,8 @@ optout_windows as (
         optouts.channel,
         optouts.opted_out_at,
         windows.window_days,
-        {{ dbt.dateadd('day', '-windows.window_days', 'optouts.opted_out_at') }} as window_start,
-        {{ dbt.dateadd('day', 'windows.window_days', 'optouts.opted_out_at') }} as window_end
+        {{ add_days('-windows.window_days', 'optouts.opted_out_at') }} as window_start,
+        {{ add_days('windows.window_days', 'optouts.opted_out_at') }} as window_end
 
     from optouts
     cross join windows

@@ -31,7 +31,7 @@ counted as (
     left join pushes
         on
             optouts.user_id = pushes.user_id
-            and pushes.sent_at >= {{ dbt.dateadd('day', -var('push_window_days'), 'optouts.opted_out_at') }}
+            and pushes.sent_at >= {{ add_days(-var('push_window_days'), 'optouts.opted_out_at') }}
             and pushes.sent_at < optouts.opted_out_at
     group by optouts.optout_id
 

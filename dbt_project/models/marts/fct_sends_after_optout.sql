@@ -43,10 +43,10 @@ aged as (
 
     select
         *,
-        {{ dbt.datediff('opted_out_at', 'sent_at', 'second') }}
+        {{ seconds_between('opted_out_at', 'sent_at') }}
             as delay_seconds,
         {{ business_day_index('cast(sent_at as date)') }}
-        - {{ business_day_index(dbt.dateadd('day', 1, 'cast(opted_out_at as date)')) }}
+        - {{ business_day_index(add_days(1, 'cast(opted_out_at as date)')) }}
             as business_days_after_optout
 
     from violations

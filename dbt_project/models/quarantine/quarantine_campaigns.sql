@@ -3,7 +3,7 @@
 {{
     config(
         alias='campaigns',
-        materialized='incremental',
+        materialized=keyed_incremental_materialization(),
         incremental_strategy='append',
         pre_hook="{{ forget_batch_conflicts('campaigns') }}",
     )

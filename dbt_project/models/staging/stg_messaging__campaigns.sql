@@ -3,7 +3,7 @@
 -- their rows, and replaces them (delete+insert), as a full rebuild would.
 {{
     config(
-        materialized='incremental',
+        materialized=keyed_incremental_materialization(),
         unique_key='campaign_id',
         incremental_strategy='delete+insert',
     )

@@ -20,7 +20,9 @@ from orchestration.config import ConfigError
 from orchestration.defs.dbt.resources import (
     DAGSTER_TARGET_PATH,
     DBT_PROJECT,
-    manifest_database,
+    describe_identity,
+    expected_identity,
+    manifest_identity,
     prepare_manifest,
 )
 from orchestration.defs.dbt.translator import OptoutTranslator
@@ -64,12 +66,12 @@ def optout_dbt_models(
         as_of = check_as_of(config.as_of or None)  # same check and wording as the CLI
     except UsageError as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
-    parsed_for = manifest_database(DBT_MANIFEST)
-    if parsed_for != settings.warehouse.stem:
+    parsed_for, expected = manifest_identity(DBT_MANIFEST), expected_identity(settings)
+    if parsed_for != expected:
         raise Failure(
-            description=f"the dbt manifest was parsed for a warehouse named {parsed_for!r} but "
-            f"this run writes {settings.warehouse.name!r}; keep the file name or re-run "
-            "`make manifest` with this OPTOUT_WAREHOUSE",
+            description=f"the dbt manifest was parsed for the {describe_identity(parsed_for)} "
+            f"but this run builds the {describe_identity(expected)}; re-run `make manifest` "
+            "with this OPTOUT_TARGET and OPTOUT_WAREHOUSE (or keep the warehouse file name)",
             allow_retries=False,
         )
 

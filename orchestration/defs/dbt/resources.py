@@ -42,6 +42,24 @@ def manifest_database(manifest: Mapping[str, Any]) -> str | None:
     return None
 
 
+def manifest_identity(manifest: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """(adapter, database) the manifest was parsed for: the Spark adapter has no database,
+    DuckDB's is the warehouse file stem."""
+    return manifest.get("metadata", {}).get("adapter_type"), manifest_database(manifest)
+
+
+def expected_identity(settings: Settings) -> tuple[str, str | None]:
+    """The manifest identity a build with these settings needs."""
+    if settings.target == "spark":
+        return "spark", None
+    return "duckdb", settings.warehouse.stem
+
+
+def describe_identity(identity: tuple[str | None, str | None]) -> str:
+    adapter, database = identity
+    return f"{adapter} warehouse {database!r}" if database else f"{adapter}"
+
+
 def _read(path: Path) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -86,11 +104,11 @@ def prepare_manifest(settings: Settings | None = None) -> dict[str, Any]:
     warehouse name, or when running under `dagster dev`."""
     settings = settings or Settings.from_env()
     path = DBT_PROJECT.manifest_path
-    expected = settings.warehouse.stem
+    expected = expected_identity(settings)
 
     def current() -> dict[str, Any] | None:
         manifest = _read(path)
-        if manifest is None or manifest_database(manifest) != expected:
+        if manifest is None or manifest_identity(manifest) != expected:
             return None
         return manifest
 
@@ -105,7 +123,7 @@ def prepare_manifest(settings: Settings | None = None) -> dict[str, Any]:
                 manifest = current()
     if manifest is None:
         raise RuntimeError(
-            f"{path} was not parsed for the warehouse {settings.warehouse.name!r}; "
-            "run `make manifest` with the same OPTOUT_WAREHOUSE as at run time"
+            f"{path} was not parsed for the {describe_identity(expected)}; "
+            "run `make manifest` with the same OPTOUT_TARGET and OPTOUT_WAREHOUSE as at run time"
         )
     return manifest

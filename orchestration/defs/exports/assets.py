@@ -8,8 +8,9 @@ Both go through `orchestration.ranges.resolve_range` and `orchestration.exports.
 so a range gives the same file, byte for byte, as the CLI, and a bad value fails the run
 with the CLI's one-line message before anything is written.
 
-Each export only reads the warehouse (a short read-only DuckDB connection), so it is not in
-the writers' pool. Beside the file it writes `<file>.manifest.json` (range, row count,
+Each export only reads the marts (`orchestration.marts`: a short read-only DuckDB
+connection, or a Spark session when the resource's target is spark), so it is not in the
+writers' pool. Beside the file it writes `<file>.manifest.json` (range, row count,
 SHA-256), written last, so a manifest always describes a complete file.
 """
 

@@ -1,0 +1,178 @@
+"""Benchmark: the same data on DuckDB and on local Spark (dbt-spark, `method: session`).
+
+    python -m benchmarks.spark --scale small|medium [--workdir DIR] [--master local[2]]
+        [--driver-memory 3g] [--update-doc]
+
+Generates N days ending on END (as benchmarks.run does, same seed), holds END's daily files
+back, and measures in fresh processes (wall time, CPU time, peak memory of the whole
+process tree, the JVM included):
+
+1. raw scan         DuckDB reads every column of every landing file once (the machine's
+                    limit, as in benchmarks.run);
+2. duckdb full      `optout build --full-refresh` (OPTOUT_TARGET=duckdb);
+3. spark full       `optout build --full-refresh` (OPTOUT_TARGET=spark);
+4. spark increment  `optout build` on Spark after END's files are added;
+5. spark export     `optout export --range last_month --as-of END` reading Spark's marts;
+then checks that both engines' marts hold the same number of rows, table by table.
+
+Results go to benchmarks/results/spark_<scale>.json; --update-doc regenerates
+docs/BENCHMARKS.md (its Spark section comes from these files).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from benchmarks.report import load_results, render_doc
+from benchmarks.run import (
+    _require_ok,
+    held_back_files,
+    machine,
+    measure,
+    move_files,
+    optout_command,
+    step_env,
+    versions,
+)
+from benchmarks.scales import DEFAULT_END, DOC, REPO, RESULTS_DIR, SCALES
+
+
+def mart_row_counts(settings_env: dict[str, str]) -> dict[str, int]:
+    """Rows per mart, read through orchestration.marts with the given environment."""
+    from orchestration.config import Settings
+    from orchestration.marts import read_marts
+
+    settings = Settings.from_env(settings_env)
+    if settings.target == "spark":
+        tables = sorted(p.name for p in (settings.spark_warehouse / "marts.db").iterdir())
+    else:
+        tables = [
+            row[0]
+            for row in read_marts(
+                settings,
+                "select table_name from information_schema.tables "
+                "where table_schema = 'marts' order by 1",
+            )[1]
+        ]
+    return {t: read_marts(settings, f"select count(*) from marts.{t}")[1][0][0] for t in tables}
+
+
+def run(args: argparse.Namespace) -> dict:
+    scale = SCALES[args.scale]
+    workdir = (args.workdir or REPO / "benchmarks" / "data" / f"spark_{args.scale}").resolve()
+    raw, held, logs = workdir / "raw", workdir / "held_back", workdir / "logs"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    env = step_env(workdir, 2, "3GB")
+    env.update(
+        {
+            "OPTOUT_SPARK_WAREHOUSE": str(workdir / "spark-warehouse"),
+            "OPTOUT_SPARK_MASTER": args.master,
+            "OPTOUT_SPARK_DRIVER_MEMORY": args.driver_memory,
+        }
+    )
+    spark_env = {**env, "OPTOUT_TARGET": "spark"}
+    duck_env = {**env, "OPTOUT_TARGET": "duckdb"}
+    optout, end, steps = optout_command(), args.end_date, {}
+    print(f"spark benchmark {args.scale}: {scale.users:,} users x {scale.days} days in {workdir}")
+
+    steps["generator"] = measure(
+        "generator",
+        [*optout, "generate", "--out", str(raw), "--users", str(scale.users)]
+        + ["--days", str(scale.days), "--seed", str(args.seed), "--end-date", end],
+        duck_env,
+        logs,
+    )
+    _require_ok("generator", steps["generator"])
+    held_files = move_files(held_back_files(raw, end), raw, held)
+
+    steps["raw_scan"] = measure(
+        "raw_scan",
+        [sys.executable, "-m", "benchmarks.steps", "raw-scan", "--raw-dir", str(raw)]
+        + ["--threads", "2", "--memory-limit", "3GB"],
+        duck_env,
+        logs,
+    )
+    _require_ok("raw_scan", steps["raw_scan"])
+    for name, step_env_ in (("duckdb_full_build", duck_env), ("spark_full_build", spark_env)):
+        steps[name] = measure(name, [*optout, "build", "--full-refresh"], step_env_, logs)
+        _require_ok(name, steps[name])
+        print(f"  {name}: {steps[name]['wall_seconds']:.1f} s")
+
+    move_files(held_files, held, raw)
+    steps["spark_incremental_build"] = measure(
+        "spark_incremental_build", [*optout, "build"], spark_env, logs
+    )
+    _require_ok("spark_incremental_build", steps["spark_incremental_build"])
+    steps["spark_export"] = measure(
+        "spark_export",
+        [*optout, "export", "--range", "last_month", "--as-of", end],
+        spark_env,
+        logs,
+    )
+    _require_ok("spark_export", steps["spark_export"])
+
+    # Same files for DuckDB (incremental too) before comparing the row counts.
+    steps["duckdb_incremental_build"] = measure(
+        "duckdb_incremental_build", [*optout, "build"], duck_env, logs
+    )
+    _require_ok("duckdb_incremental_build", steps["duckdb_incremental_build"])
+    counts = {"duckdb": mart_row_counts(duck_env), "spark": mart_row_counts(spark_env)}
+    differing = sorted(t for t in counts["duckdb"] if counts["duckdb"][t] != counts["spark"].get(t))
+    for step in steps.values():  # the report holds ratios, not the machine's paths
+        step.pop("log", None)
+    result = {
+        "kind": "spark",
+        "scale": args.scale,
+        "users": scale.users,
+        "days": scale.days,
+        "end_date": end,
+        "master": args.master,
+        "driver_memory": args.driver_memory,
+        "machine": machine(),
+        "versions": versions(),
+        "steps": steps,
+        "mart_rows": counts,
+        "marts_with_different_row_counts": differing,
+        "command": f"python -m benchmarks.spark --scale {args.scale} --master '{args.master}' "
+        f"--driver-memory {args.driver_memory}",
+    }
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    (RESULTS_DIR / f"spark_{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n")
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=sorted(SCALES))
+    parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="3g")
+    parser.add_argument("--seed", type=int, default=42)  # as benchmarks.run
+    parser.add_argument("--end-date", default=DEFAULT_END)
+    parser.add_argument("--keep", action="store_true", help="keep the data and warehouses")
+    parser.add_argument("--update-doc", action="store_true")
+    args = parser.parse_args(argv)
+    if args.scale:
+        result = run(args)
+        s = result["steps"]
+        print(
+            f"spark full build {s['spark_full_build']['wall_seconds']:.1f} s, duckdb "
+            f"{s['duckdb_full_build']['wall_seconds']:.1f} s; differing marts: "
+            f"{result['marts_with_different_row_counts'] or 'none'}"
+        )
+    if args.update_doc:
+        DOC.write_text(render_doc(load_results()))
+        print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
