@@ -48,7 +48,7 @@
 
         {# CSV: group the files by header so each group is one read_csv call. #}
         {% set groups = {} %}
-        {% for file in csv_files if landing_file_name(source_name, file) not in loaded %}
+        {% for file in csv_files if landing_file_name(source_name, file) not in loaded and optout_file_in_load_window(file) %}
             {% set header = duckdb__csv_header(file) %}
             {% if header is none %}
                 {% if duckdb__file_size(file) > 0 %}
@@ -79,7 +79,7 @@
 
         {# Parquet: each file's schema is checked, then all are read at once. #}
         {% set parquet_files = [] %}
-        {% for file in parquet_files_all if landing_file_name(source_name, file) not in loaded %}
+        {% for file in parquet_files_all if landing_file_name(source_name, file) not in loaded and optout_file_in_load_window(file) %}
             {% do parquet_files.append(file) %}
         {% endfor %}
         {% if parquet_files | length > 0 %}
