@@ -155,6 +155,21 @@ def query_dicts(warehouse: Path, sql: str, params=None) -> list[dict]:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
+def resources_for(settings: Settings) -> dict:
+    """The Dagster resources of a run against the project under `settings`."""
+    from orchestration.build import dbt_resource
+    from orchestration.defs.resources import OptoutSettings
+
+    return {
+        "dbt": dbt_resource(),
+        "optout": OptoutSettings(
+            raw_dir=str(settings.raw_dir),
+            warehouse=str(settings.warehouse),
+            export_dir=str(settings.export_dir),
+        ),
+    }
+
+
 @pytest.fixture(scope="session")
 def sample_project(tmp_path_factory) -> Settings:
     """Synthetic sample data (small) built once per session; read-only for tests."""
