@@ -10,6 +10,7 @@ writer out.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import fcntl
 import json
@@ -47,6 +48,13 @@ def dbt_build_args(
     if full_refresh:
         args.append("--full-refresh")
     return args
+
+
+def load_window_vars(through: dt.date | str | None) -> dict[str, str]:
+    """The dbt var that limits a build to the landing files dated up to `through` (a
+    partition's last day, `optout build --through`); none loads every file. dbt checks the
+    value again (macros/load_window.sql)."""
+    return {"load_through": str(through)} if through else {}
 
 
 @contextlib.contextmanager
@@ -177,8 +185,10 @@ def run_build(
     as_of: str | None = None,
     full_refresh: bool = False,
     log: Callable[[str], None] | None = None,
+    through: dt.date | str | None = None,
 ) -> None:
-    """Build and test every model (the `optout build` command).
+    """Build and test every model (the `optout build` command); `through` loads only the
+    landing files dated up to that day.
 
     The same frame as the Dagster dbt assets (`warehouse_build`, `dbt_build_args`); dbt
     runs as a plain subprocess here, which spares the CLI dagster-dbt's start-up. dbt's
@@ -189,7 +199,9 @@ def run_build(
     target = build_target_path(settings)
     args = [
         dbt_executable(),
-        *dbt_build_args(as_of=as_of, full_refresh=full_refresh),
+        *dbt_build_args(
+            as_of=as_of, full_refresh=full_refresh, extra_vars=load_window_vars(through)
+        ),
         "--target-path",
         os.fspath(target),
         "--log-path",

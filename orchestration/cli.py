@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="build and test every dbt model")
     build.add_argument("--as-of", help="ISO timestamp closing the retention windows")
     build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    build.add_argument(
+        "--through",
+        help="load only landing files dated up to this day, YYYY-MM-DD (default: every file)",
+    )
 
     export = commands.add_parser("export", help="write an export of the marts (SPEC §5)")
     export.add_argument(
@@ -112,7 +116,8 @@ def _build(args: argparse.Namespace, settings: Settings) -> None:
     from orchestration.build import run_build
 
     as_of = check_as_of(args.as_of)
-    run_build(settings, as_of=as_of, full_refresh=args.full_refresh)
+    through = parse_date(args.through, "--through") if args.through is not None else None
+    run_build(settings, as_of=as_of, full_refresh=args.full_refresh, through=through)
     print(f"warehouse: {marts_source(settings).location}")
 
 

@@ -92,12 +92,22 @@ def settings_for(root: Path) -> Settings:
 
 
 def build(
-    settings: Settings, as_of: str | None = None, log: Callable[[str], None] | None = None
+    settings: Settings,
+    as_of: str | None = None,
+    log: Callable[[str], None] | None = None,
+    through: dt.date | str | None = None,
+    full_refresh: bool = False,
 ) -> Path:
     """A real `dbt build` through the CLI's code path; returns the warehouse file."""
     lines: list[str] = []
     try:
-        run_build(settings, as_of=as_of, log=log or lines.append)
+        run_build(
+            settings,
+            as_of=as_of,
+            log=log or lines.append,
+            through=through,
+            full_refresh=full_refresh,
+        )
     except Exception:
         print("\n".join(lines[-60:]))
         raise
@@ -109,11 +119,55 @@ def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
+def relations(warehouse: Path) -> list[str]:
+    rows = query(
+        warehouse,
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('marts', 'quarantine', 'staging') and table_type = 'BASE TABLE' "
+        "order by 1",
+    )
+    return [r[0] for r in rows]
+
+
+def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every table's rows, without the columns that record when or from which copy of a
+    file a row was loaded (_batch_id, and source_file in staging: a re-delivered copy
+    may be the one kept)."""
+
+    def rows(name: str) -> list[tuple]:
+        skip = ["_batch_id"] if name.startswith("staging.base") else []
+        if name.startswith("staging."):
+            skip.append("source_file")
+        exclude = f" exclude ({', '.join(skip)})" if skip else ""
+        return query(warehouse, f"select *{exclude} from {name} order by all")
+
+    return {
+        name: rows(name)
+        for name in relations(warehouse)
+        if not name.startswith("staging.landing_rejects")
+    }
+
+
 def query_dicts(warehouse: Path, sql: str, params=None) -> list[dict]:
     with duckdb.connect(os.fspath(warehouse), read_only=True) as con:
         cursor = con.execute(sql, params or [])
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def resources_for(settings: Settings) -> dict:
+    """The Dagster resources of a run against the project under `settings`."""
+    from orchestration.build import dbt_resource
+    from orchestration.defs.resources import OptoutSettings
+
+    return {
+        "dbt": dbt_resource(),
+        "optout": OptoutSettings(
+            raw_dir=str(settings.raw_dir),
+            warehouse=str(settings.warehouse),
+            export_dir=str(settings.export_dir),
+        ),
+    }
 
 
 @pytest.fixture(scope="session")

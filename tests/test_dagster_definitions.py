@@ -15,6 +15,7 @@ import pytest
 from conftest import write_csv, write_landing_zone
 from dagster import (
     AssetKey,
+    BackfillPolicy,
     DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -23,12 +24,18 @@ from dagster import (
     validate_run_config,
 )
 
-from orchestration.config import REPO_ROOT, Settings
+from orchestration.config import REPO_ROOT, ConfigError, Settings
 from orchestration.definitions import defs
 from orchestration.defs.dbt.assets import DBT_MANIFEST, WAREHOUSE_POOL, optout_dbt_models
 from orchestration.defs.dbt.resources import manifest_database
 from orchestration.defs.exports.assets import optout_changes_export, optout_users_export
 from orchestration.defs.landing.sensors import optout_landing_sensor
+from orchestration.defs.partitions import (
+    PARTITIONS_START,
+    daily_partitions,
+    last_complete_day,
+    partitions_start,
+)
 from orchestration.defs.resources import OptoutSettings
 from orchestration.defs.schedules import (
     BUILD_CRON,
@@ -172,14 +179,41 @@ def test_build_job_builds_every_model():
     assert selected == set(optout_dbt_models.keys)
 
 
-def test_daily_build_schedule_requests_a_build():
+def test_dbt_assets_are_daily_partitions_backfilled_in_one_run():
+    assert optout_dbt_models.partitions_def == daily_partitions
+    assert daily_partitions.start.date() == PARTITIONS_START
+    assert daily_partitions.timezone == "UTC"
+    # A backfill over any number of days is a single run (one `dbt build`).
+    assert optout_dbt_models.backfill_policy == BackfillPolicy.single_run()
+    assert defs.resolve_job_def("optout_build").partitions_def == daily_partitions
+
+
+@pytest.mark.skipif("OPTOUT_PARTITIONS_START" in os.environ, reason="start set by environment")
+def test_the_last_partition_is_the_day_that_ended_last():
+    assert PARTITIONS_START.isoformat() == "2025-01-01"
+    # At 00:30 UTC the day before, never the running day; nothing before the first ends.
+    assert last_complete_day(dt.datetime(2026, 2, 1, 0, 30, tzinfo=dt.UTC)) == "2026-01-31"
+    assert last_complete_day(dt.datetime(2025, 1, 1, 23, 0, tzinfo=dt.UTC)) is None
+
+
+def test_bad_partitions_start_is_a_one_line_config_error():
+    with pytest.raises(ConfigError, match=r"^OPTOUT_PARTITIONS_START must be a date as YYYY-MM-DD"):
+        partitions_start("01/01/2025")
+
+
+def test_daily_build_schedule_requests_the_day_before_the_tick():
     assert (BUILD_CRON, EXPORTS_CRON, SCHEDULE_TIMEZONE) == ("0 2 * * *", "0 3 * * *", "UTC")
     assert optout_daily_build.execution_timezone == "UTC"
     assert optout_daily_build.job_name == "optout_build"
     tick = dt.datetime(2026, 2, 1, 2, 0, tzinfo=dt.UTC)
-    data = optout_daily_build.evaluate_tick(build_schedule_context(scheduled_execution_time=tick))
-    assert len(data.run_requests) == 1
-    validate_run_config(defs.resolve_job_def("optout_build"), data.run_requests[0].run_config)
+    context = build_schedule_context(
+        scheduled_execution_time=tick, repository_def=defs.get_repository_def()
+    )
+    data = optout_daily_build.evaluate_tick(context)
+    [request] = data.run_requests
+    assert request.partition_key == "2026-01-31"
+    assert request.tags["dagster/partition"] == "2026-01-31"
+    validate_run_config(defs.resolve_job_def("optout_build"), request.run_config)
 
 
 def test_daily_exports_schedule_requests_last_week_and_last_month():
@@ -205,7 +239,9 @@ def test_schedules_and_sensor_start_running_by_default():
 
 
 def evaluate_sensor(cursor: str | None):
-    context = build_sensor_context(cursor=cursor, resources={"optout": OptoutSettings()})
+    context = build_sensor_context(
+        cursor=cursor, resources={"optout": OptoutSettings()}, definitions=defs
+    )
     return optout_landing_sensor.evaluate_tick(context)
 
 
@@ -221,6 +257,8 @@ def test_landing_sensor_requests_a_build_when_files_arrive(tmp_path, monkeypatch
     write_landing_zone(raw, {"users": [{"user_id": "1", "updated_at": "2026-01-01T00:00:00Z"}]})
     first = evaluate_sensor(empty.cursor)
     assert len(first.run_requests) == 1
+    # The partition of the day that ended last: everything that landed up to it loads.
+    assert first.run_requests[0].partition_key == last_complete_day()
     assert {e.asset_key for e in first.asset_events} == {
         AssetKey(["landing", source]) for source in SOURCES
     }

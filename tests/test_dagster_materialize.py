@@ -14,11 +14,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import query, settings_for
+from conftest import query, resources_for, settings_for
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from orchestration import cli
-from orchestration.build import dbt_resource
 from orchestration.config import Settings
 from orchestration.defs.dbt.assets import DBT_MANIFEST, optout_dbt_models
 from orchestration.defs.exports.assets import (
@@ -28,7 +27,6 @@ from orchestration.defs.exports.assets import (
     optout_users_export,
 )
 from orchestration.defs.landing.assets import landing_assets
-from orchestration.defs.resources import OptoutSettings
 from orchestration.generator import generate
 
 END_DATE = dt.date(2026, 1, 31)
@@ -44,17 +42,6 @@ CLI_ARGS = {
 }  # fmt: skip
 
 
-def resources_for(settings: Settings) -> dict:
-    return {
-        "dbt": dbt_resource(),
-        "optout": OptoutSettings(
-            raw_dir=str(settings.raw_dir),
-            warehouse=str(settings.warehouse),
-            export_dir=str(settings.export_dir),
-        ),
-    }
-
-
 def export_config(config: dict) -> dict:
     return {"ops": {"optout_users_export": {"config": config}}}
 
@@ -67,11 +54,13 @@ class Materialized:
 
 @pytest.fixture(scope="module")
 def materialized(tmp_path_factory) -> Materialized:
-    """One run of every asset over a small synthetic landing zone."""
+    """One run of every asset over a small synthetic landing zone: the partition of its last
+    day loads every file."""
     settings = settings_for(tmp_path_factory.mktemp("dagster_graph"))
     generate(settings.raw_dir, users=150, days=30, seed=11, end_date=END_DATE)
     result = materialize(
         [*landing_assets, optout_dbt_models, *export_assets],
+        partition_key=END_DATE.isoformat(),
         resources=resources_for(settings),
         run_config={
             "ops": {
@@ -219,6 +208,7 @@ def test_failed_dagster_build_leaves_the_previous_warehouse(materialized, tmp_pa
 
     result = materialize(
         [*landing_assets, optout_dbt_models],
+        partition_key="2026-02-01",
         resources=resources_for(settings),
         instance=DagsterInstance.ephemeral(),
         raise_on_error=False,

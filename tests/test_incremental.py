@@ -11,42 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
-from conftest import build, query, settings_for
+from conftest import build, query, settings_for, snapshot
 
 from orchestration.build import run_build
 from orchestration.generator import generate
 
 END = dt.date(2024, 3, 12)
 LATE_FILE = "events/events_2024-03-05.csv"
-
-
-def relations(warehouse) -> list[str]:
-    rows = query(
-        warehouse,
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('marts', 'quarantine', 'staging') and table_type = 'BASE TABLE' "
-        "order by 1",
-    )
-    return [r[0] for r in rows]
-
-
-def snapshot(warehouse) -> dict[str, list[tuple]]:
-    """Every table's rows, without the columns that record when or from which copy of a
-    file a row was loaded (_batch_id, and source_file in staging: a re-delivered copy
-    may be the one kept)."""
-
-    def rows(name: str) -> list[tuple]:
-        skip = ["_batch_id"] if name.startswith("staging.base") else []
-        if name.startswith("staging."):
-            skip.append("source_file")
-        exclude = f" exclude ({', '.join(skip)})" if skip else ""
-        return query(warehouse, f"select *{exclude} from {name} order by all")
-
-    return {
-        name: rows(name)
-        for name in relations(warehouse)
-        if not name.startswith("staging.landing_rejects")
-    }
 
 
 def test_day_by_day_builds_equal_a_full_refresh(tmp_path):

@@ -44,7 +44,7 @@
 
         {# CSV: group the files by header so each group is one reader. #}
         {% set groups = {} %}
-        {% for file in csv_files if landing_file_name(source_name, file) not in loaded %}
+        {% for file in csv_files if landing_file_name(source_name, file) not in loaded and optout_file_in_load_window(file) %}
             {% set header = landing_csv_header(file) %}
             {% if header is none %}
                 {% if landing_file_size(file) > 0 %}
@@ -74,7 +74,7 @@
 
         {# Parquet: each file's schema is checked, then all are read at once. #}
         {% set parquet_files = [] %}
-        {% for file in parquet_files_all if landing_file_name(source_name, file) not in loaded %}
+        {% for file in parquet_files_all if landing_file_name(source_name, file) not in loaded and optout_file_in_load_window(file) %}
             {% do parquet_files.append(file) %}
         {% endfor %}
         {% if parquet_files | length > 0 %}

@@ -17,7 +17,9 @@ WAREHOUSE_LANE_TAG = {"optout/warehouse": "lane"}
 optout_build_job = define_asset_job(
     name="optout_build",
     selection=AssetSelection.assets(optout_dbt_models),
-    description="`dbt build` of every model and test (what `optout build` runs).",
+    description="`dbt build` of every model and test (what `optout build` runs) for a "
+    "partition (landing day) or a range of them: loads the landing files dated up to its "
+    "last day.",
     tags=WAREHOUSE_LANE_TAG,
 )
 

@@ -1,6 +1,7 @@
 """The daily schedules, configured in this one place.
 
-- `optout_daily_build` (default 02:00) builds and tests every dbt model.
+- `optout_daily_build` (default 02:00) builds and tests every dbt model, as the partition of
+  the last landing day that has ended at the tick (UTC): the day before a 02:00 UTC tick.
 - `optout_daily_exports` (default 03:00) writes the Last Week and Last Month exports of
   both kinds, one run per range, with D = the UTC date of the tick.
 
@@ -25,13 +26,14 @@ from dagster import (
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
-    ScheduleDefinition,
     ScheduleEvaluationContext,
+    SkipReason,
     schedule,
 )
 
 from orchestration.defs.exports.assets import export_assets
 from orchestration.defs.jobs import optout_build_job, optout_exports_job
+from orchestration.defs.partitions import last_complete_day
 
 SCHEDULE_TIMEZONE = os.environ.get("OPTOUT_SCHEDULE_TIMEZONE", "UTC")
 BUILD_CRON = os.environ.get("OPTOUT_BUILD_CRON", "0 2 * * *")
@@ -57,14 +59,22 @@ def export_run_config(range_name: str, as_of: str | None = None, fmt: str = "csv
     return {"ops": {asset.op.name: {"config": dict(config)} for asset in export_assets}}
 
 
-optout_daily_build = ScheduleDefinition(
+@schedule(
     name="optout_daily_build",
     job=optout_build_job,
     cron_schedule=BUILD_CRON,
     execution_timezone=SCHEDULE_TIMEZONE,
     default_status=SCHEDULE_STATUS,
-    description="Builds and tests every dbt model once a day.",
+    description="Builds and tests every dbt model once a day: the partition of the day "
+    "that ended last.",
 )
+def optout_daily_build(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    # What build_schedule_from_partitioned_job does, but on OPTOUT_BUILD_CRON.
+    tick = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+    day = last_complete_day(tick)
+    if day is None:
+        return SkipReason("no landing day has ended since OPTOUT_PARTITIONS_START")
+    return RunRequest(partition_key=day)
 
 
 @schedule(

@@ -4,18 +4,29 @@ The build runs inside `orchestration.build.warehouse_build`: dbt writes a copy o
 warehouse under a file lock, and the copy replaces the real file only when `dbt build`
 succeeds. Dagster's events are held back until then, so the UI never reports a model as
 materialized by a build whose result was thrown away.
+
+The assets are partitioned by landing day (orchestration/defs/partitions.py): a run for a
+partition, or for a backfill's range of partitions (one run, one `dbt build`), loads the
+landing files dated up to the window's last day. Every run needs a partition (the last one
+loads everything that has landed up to yesterday); `optout build` loads every file.
 """
 
 # No `from __future__ import annotations`: Dagster reads the Config and resource
 # annotations of these functions when they are decorated.
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from dagster import AssetCheckResult, AssetExecutionContext, Config, Failure
+from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Config, Failure
 from dagster_dbt import DbtCliResource, dbt_assets
 
-from orchestration.build import WarehouseBusyError, dbt_build_args, warehouse_build
+from orchestration.build import (
+    WarehouseBusyError,
+    dbt_build_args,
+    load_window_vars,
+    warehouse_build,
+)
 from orchestration.config import ConfigError
 from orchestration.defs.dbt.resources import (
     DAGSTER_TARGET_PATH,
@@ -26,6 +37,7 @@ from orchestration.defs.dbt.resources import (
     prepare_manifest,
 )
 from orchestration.defs.dbt.translator import OptoutTranslator
+from orchestration.defs.partitions import daily_partitions
 from orchestration.defs.resources import OptoutSettings
 from orchestration.ranges import UsageError, check_as_of
 
@@ -42,7 +54,23 @@ class DbtBuildConfig(Config):
     """Run config of a warehouse build, the same options as `optout build`."""
 
     as_of: str | None = None  # ISO timestamp closing the retention windows; default latest event
+    # Rebuild from every landing file dated up to the run's last day.
     full_refresh: bool = False
+
+
+def load_through(context: AssetExecutionContext) -> dt.date:
+    """The last landing day a run loads: its partition's, or its backfill range's last day."""
+    if not (context.has_partition_key or context.has_partition_key_range):
+        # Dagster fails to record a run of these assets without a partition (at the first
+        # model whose parent is in the same run, after dbt has built): refuse it up front.
+        raise Failure(
+            description="the dbt assets are partitioned by landing day: materialize a partition "
+            "(it loads the files dated up to that day) or a range of them, e.g. the last one; "
+            "`optout build` loads every file",
+            allow_retries=False,
+        )
+    # The window's end is exclusive: midnight (UTC) after its last day.
+    return (context.partition_time_window.end - dt.timedelta(days=1)).date()
 
 
 @dbt_assets(
@@ -51,6 +79,9 @@ class DbtBuildConfig(Config):
     dagster_dbt_translator=OptoutTranslator(),
     name="optout_dbt_models",
     pool=WAREHOUSE_POOL,
+    partitions_def=daily_partitions,
+    # A backfill over many days is one run and one `dbt build` through its last day.
+    backfill_policy=BackfillPolicy.single_run(),
 )
 def optout_dbt_models(
     context: AssetExecutionContext,
@@ -75,10 +106,16 @@ def optout_dbt_models(
             allow_retries=False,
         )
 
+    through = load_through(context)
+    context.log.info(f"loading the landing files dated up to {through}")
     try:
         with warehouse_build(settings, full_refresh=config.full_refresh):
             invocation = dbt.cli(
-                dbt_build_args(as_of=as_of, full_refresh=config.full_refresh),
+                dbt_build_args(
+                    as_of=as_of,
+                    full_refresh=config.full_refresh,
+                    extra_vars=load_window_vars(through),
+                ),
                 context=context,
                 target_path=DAGSTER_TARGET_PATH,
                 raise_on_error=False,

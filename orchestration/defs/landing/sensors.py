@@ -6,6 +6,10 @@ files, what dbt reads); the cursor keeps one digest per folder. When a digest ch
 folder's landing asset and requests one `optout_build` run, keyed by the whole landing
 zone's state so the same state never builds twice. On its very first tick it builds only
 if some file is newer than the warehouse (or there is no warehouse yet).
+
+The run is the partition of the last landing day that has ended: it loads every new file
+dated up to that day (late files of any earlier day included). A file of today waits for
+a build of its day, at the latest the daily schedule's once the day has ended.
 """
 
 # No `from __future__ import annotations`: Dagster reads the Config and resource
@@ -29,6 +33,7 @@ from dagster import (
 from orchestration.defs.dbt.translator import landing_asset_key
 from orchestration.defs.jobs import optout_build_job
 from orchestration.defs.landing.assets import LANDING_PATTERNS, LANDING_SOURCES
+from orchestration.defs.partitions import last_complete_day
 from orchestration.defs.resources import OptoutSettings
 from orchestration.defs.schedules import SENSOR_STATUS
 
@@ -99,13 +104,23 @@ def optout_landing_sensor(context: SensorEvaluationContext, optout: OptoutSettin
         )
         for source in changed
     ]
-    if not build:
-        reason = "no new files in the landing zone" if not changed else "the warehouse is newer"
+    day = last_complete_day()
+    if not build or day is None:
+        if not changed:
+            reason = "no new files in the landing zone"
+        elif day is None:
+            reason = "no landing day has ended since OPTOUT_PARTITIONS_START"
+        else:
+            reason = "the warehouse is newer"
         return SensorResult(skip_reason=SkipReason(reason), cursor=cursor, asset_events=events)
     run_key = hashlib.sha256(cursor.encode()).hexdigest()[:16]
     return SensorResult(
         run_requests=[
-            RunRequest(run_key=f"landing-{run_key}", tags={"optout/changed": ",".join(changed)})
+            RunRequest(
+                run_key=f"landing-{run_key}",
+                partition_key=day,
+                tags={"optout/changed": ",".join(changed)},
+            )
         ],
         cursor=cursor,
         asset_events=events,

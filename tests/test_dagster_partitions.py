@@ -1,0 +1,107 @@
+"""The dbt assets' daily partitions materialized by Dagster (real dbt, real DuckDB): a
+partition loads the landing files dated up to its day, a backfill over a range is one run
+with one `dbt build` through the range's last day, a full refresh of a partition rebuilds
+from the files dated up to it, and a run without a partition is refused before it builds.
+
+Landing zone: users.csv (no date) and one opt-out per day on D1..D5, each in its own file.
+"""
+
+from conftest import query, resources_for, settings_for, write_csv, write_landing_zone
+from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+
+from orchestration.defs.dbt.assets import optout_dbt_models
+
+DAYS = ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
+USERS = [{"user_id": f"u{i}", "updated_at": "2026-01-01T00:00:00Z"} for i in range(1, 6)]
+BASE = "staging.base_messaging__consent_changes"
+
+
+def write_days(raw) -> None:
+    write_landing_zone(raw, {"users": USERS})
+    for i, day in enumerate(DAYS, start=1):
+        change = {
+            "change_id": f"c{i}",
+            "user_id": f"u{i}",
+            "channel": "sms",
+            "status": "opted_out",
+            "changed_at": f"{day}T10:00:00Z",
+            "source": "admin",
+        }
+        path = raw / "consent_changes" / f"consent_changes_{day}.csv"
+        write_csv(path, "consent_changes", [change])
+
+
+def run(settings, succeed: bool = True, **kwargs) -> ExecuteInProcessResult:
+    """A run of the dbt assets in a fresh instance (as the UI or a backfill launches it)."""
+    result = materialize(
+        [optout_dbt_models],
+        resources=resources_for(settings),
+        instance=DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        **kwargs,
+    )
+    assert result.success == succeed, [e.message for e in result.get_step_failure_events()]
+    return result
+
+
+def optouts(warehouse) -> list[str]:
+    return [r[0] for r in query(warehouse, "select optout_id from marts.fct_optouts order by 1")]
+
+
+def batches(warehouse) -> dict[str, str]:
+    """{day: dbt invocation id that loaded its file}."""
+    rows = query(warehouse, f"select distinct source_file, _batch_id from {BASE}")
+    return {file.removesuffix(".csv")[-10:]: batch for file, batch in rows}
+
+
+def partitions_of(result: ExecuteInProcessResult, asset: str) -> set:
+    return {
+        e.partition
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == asset
+    }
+
+
+def test_partitions_and_a_single_run_backfill(tmp_path):
+    settings = settings_for(tmp_path)
+    write_days(settings.raw_dir)
+
+    # One partition: the files of D1 and D2 load, the later days wait.
+    first = run(settings, partition_key=DAYS[1])
+    assert optouts(settings.warehouse) == ["c1", "c2"]
+    assert query(settings.warehouse, "select count(*) from marts.dim_users") == [(5,)]
+    assert partitions_of(first, "marts/fct_optouts") == {DAYS[1]}
+
+    # A backfill of D3..D4 as the backfill daemon launches it under a single-run policy:
+    # one run tagged with the range, one dbt invocation, nothing of D5.
+    backfill = run(
+        settings,
+        tags={
+            "dagster/asset_partition_range_start": DAYS[2],
+            "dagster/asset_partition_range_end": DAYS[3],
+        },
+    )
+    assert optouts(settings.warehouse) == ["c1", "c2", "c3", "c4"]
+    loaded = batches(settings.warehouse)
+    assert sorted(loaded) == DAYS[:4]
+    assert loaded[DAYS[2]] == loaded[DAYS[3]] != loaded[DAYS[0]] == loaded[DAYS[1]]
+    assert partitions_of(backfill, "marts/fct_optouts") == {DAYS[2], DAYS[3]}
+
+    # A full refresh of D3 rebuilds from the files dated up to D3: D4's opt-out is gone.
+    run(
+        settings,
+        partition_key=DAYS[2],
+        run_config={"ops": {"optout_dbt_models": {"config": {"full_refresh": True}}}},
+    )
+    assert optouts(settings.warehouse) == ["c1", "c2", "c3"]
+    assert len(set(batches(settings.warehouse).values())) == 1
+
+
+def test_a_run_without_a_partition_is_refused_and_builds_nothing(tmp_path):
+    settings = settings_for(tmp_path)
+    write_days(settings.raw_dir)
+    [failure] = run(settings, succeed=False).get_step_failure_events()
+    description = failure.step_failure_data.user_failure_data.description
+    assert description.startswith("the dbt assets are partitioned by landing day")
+    assert "\n" not in description
+    assert not settings.warehouse.exists()
