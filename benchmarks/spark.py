@@ -24,7 +24,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from benchmarks.report import load_results, render_doc
@@ -59,6 +61,18 @@ def mart_row_counts(settings_env: dict[str, str]) -> dict[str, int]:
             )[1]
         ]
     return {t: read_marts(settings, f"select count(*) from marts.{t}")[1][0][0] for t in tables}
+
+
+def spark_versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for package in ("pyspark", "dbt-spark"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True, check=False)
+    found["java"] = (java.stderr.splitlines() or [None])[0]
+    return found
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -135,7 +149,7 @@ def run(args: argparse.Namespace) -> dict:
         "master": args.master,
         "driver_memory": args.driver_memory,
         "machine": machine(),
-        "versions": versions(),
+        "versions": {**versions(), **spark_versions()},
         "steps": steps,
         "mart_rows": counts,
         "marts_with_different_row_counts": differing,

@@ -101,13 +101,13 @@
       one. users: the latest updated_at wins (updates); other sources: a key
       with differing values is a conflict, the row from the latest file wins
       and the others are quarantined.
-#}
-{#
     With keys_of_this_batch, only the keys that rows loaded by this dbt
     invocation carry: an incremental model recomputes those keys from all
-    their rows, which gives what a full rebuild gives.
+    their rows, which gives what a full rebuild gives. With
+    only_repeated_keys, only the rows of keys that occur more than once (all
+    a quarantine needs).
 #}
-{% macro ranked_valid_rows(source_name, keys_of_this_batch=false) %}
+{% macro ranked_valid_rows(source_name, keys_of_this_batch=false, only_repeated_keys=false) %}
     {%- set spec = optout_sources()[source_name] -%}
     {%- set pk = spec['primary_key'] -%}
     with
@@ -122,6 +122,26 @@
 
     ),
 
+    -- Most keys occur once. A hash aggregate finds the others, and only their
+    -- rows are ranked: two window sorts over every row cost far more.
+    repeated_keys as (
+
+        select {{ pk }} as _repeated_key
+        from valid
+        group by {{ pk }}
+        having count(*) > 1
+
+    ),
+
+    repeated as (
+
+        select valid.*
+        from valid
+        inner join repeated_keys
+            on valid.{{ pk }} = repeated_keys._repeated_key
+
+    ),
+
     copies as (
 
         select
@@ -131,7 +151,7 @@
                 order by source_file
             ) as _copy_rank
 
-        from valid
+        from repeated
 
     ),
 
@@ -154,7 +174,29 @@
 
     )
 
+    {%- if only_repeated_keys %}
+
     select * from distinct_rows
+    {%- else %},
+
+    singles as (
+
+        select
+            valid.*,
+            cast(1 as {{ dbt.type_bigint() }}) as _copy_rank,
+            cast(1 as {{ dbt.type_bigint() }}) as _key_rank
+
+        from valid
+        left join repeated_keys
+            on valid.{{ pk }} = repeated_keys._repeated_key
+        where repeated_keys._repeated_key is null
+
+    )
+
+    select * from singles
+    union all
+    select * from distinct_rows
+    {%- endif %}
 {% endmacro %}
 
 

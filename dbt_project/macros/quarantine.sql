@@ -33,7 +33,7 @@
 
     ranked as (
 
-        {{ ranked_valid_rows(source_name, keys_of_this_batch=incremental) | indent(8) }}
+        {{ ranked_valid_rows(source_name, keys_of_this_batch=incremental, only_repeated_keys=true) | indent(8) }}
 
     ),
 
