@@ -260,10 +260,12 @@ def print_summary(result: dict) -> None:
         print(line)
 
 
-def load_results() -> dict[str, dict]:
+def load_results(prefix: str = "") -> dict[str, dict]:
+    """Results per scale: benchmarks/results/<prefix><scale>.json (prefix spark_: DuckDB
+    and Spark, benchmarks/spark.py)."""
     found = {}
     for scale in SCALES:
-        path = RESULTS_DIR / f"{scale}.json"
+        path = RESULTS_DIR / f"{prefix}{scale}.json"
         if path.exists():
             found[scale] = json.loads(path.read_text())
     return found
@@ -458,15 +460,6 @@ SPARK_STEPS = {
 }
 
 
-def load_spark_results() -> dict[str, dict]:
-    found = {}
-    for scale in SCALES:
-        path = RESULTS_DIR / f"spark_{scale}.json"
-        if path.exists():
-            found[scale] = json.loads(path.read_text())
-    return found
-
-
 def spark_section(spark_results: dict[str, dict]) -> list[str]:
     """DuckDB and local Spark on the same files (benchmarks/spark.py)."""
     lines = [
@@ -653,7 +646,7 @@ def render_doc(results: dict[str, dict]) -> str:
                 f"*Not yet measured — run `{RUN_HINT.format(scale=scale)}`.*",
                 "",
             ]
-    lines += spark_section(load_spark_results())
+    lines += spark_section(load_results("spark_"))
     lines += [
         "## Method",
         "",

@@ -441,3 +441,36 @@ def test_dashboard_queries_give_the_same_numbers(engines):
         else:
             assert got_spark == got_duck, name
     assert q.export_file(spark, rng) == q.export_file(duck, rng)
+
+
+def test_dagster_export_assets_read_spark_when_the_resource_says_so(engines, tmp_path):
+    """The `optout` resource's target picks the engine: the export assets, materialized by
+    Dagster against Spark's marts, write the same bytes as against DuckDB's."""
+    from dagster import DagsterInstance, materialize
+
+    from orchestration.defs.exports.assets import export_assets
+    from orchestration.defs.resources import OptoutSettings
+    from orchestration.defs.schedules import export_run_config
+
+    written = []
+    for settings in engines:
+        export_dir = tmp_path / settings.target
+        resource = OptoutSettings(
+            raw_dir=str(settings.raw_dir),
+            warehouse=str(settings.warehouse),
+            export_dir=str(export_dir),
+            target=settings.target,
+            spark_warehouse=str(settings.spark_warehouse),
+        )
+        result = materialize(
+            export_assets,
+            resources={"optout": resource},
+            run_config=export_run_config("last_month", as_of=END.isoformat()),
+            instance=DagsterInstance.ephemeral(),
+        )
+        assert result.success
+        written.append(
+            {p.name: p.read_bytes() for p in sorted(export_dir.iterdir()) if p.suffix == ".csv"}
+        )
+    assert len(written[0]) == 3  # users, status changes, suppression
+    assert written[0] == written[1]

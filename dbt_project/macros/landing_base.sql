@@ -112,7 +112,8 @@
     {%- set pk = spec['primary_key'] -%}
     with
 
-    valid as (
+    -- Read three times below: computed once where the engine allows.
+    valid as {{ cte_materialized() }} (
 
         select * from {{ ref('base_messaging__' ~ source_name) }}
         where invalid_reason is null
@@ -124,7 +125,7 @@
 
     -- Most keys occur once. A hash aggregate finds the others, and only their
     -- rows are ranked: two window sorts over every row cost far more.
-    repeated_keys as (
+    repeated_keys as {{ cte_materialized() }} (
 
         select {{ pk }} as _repeated_key
         from valid
