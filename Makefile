@@ -53,7 +53,7 @@ run: manifest
 	$(BIN)/optout status
 	$(BIN)/optout export --range last_month
 	@echo "landing zone: $(OPTOUT_RAW_DIR)"
-	@echo "warehouse:    $(OPTOUT_WAREHOUSE)  (schemas marts, quarantine, staging)"
+	@echo "warehouse:    $(if $(filter spark,$(OPTOUT_TARGET)),$(OPTOUT_SPARK_WAREHOUSE) (Spark),$(OPTOUT_WAREHOUSE))  (schemas marts, quarantine, staging)"
 	@echo "exports:      $(OPTOUT_EXPORT_DIR)"
 
 # Two workers, one test module each: modules share their fixture warehouse.
