@@ -24,10 +24,13 @@ def _file_mode(text: str) -> int:
     return mode
 
 
+TARGETS = ("duckdb", "spark")  # the dbt profile's targets (dbt_project/profiles.yml)
+
+
 def parse_target(text: str) -> str:
     target = text.strip().lower()
-    if target not in ("duckdb", "spark"):
-        raise ConfigError(f"OPTOUT_TARGET must be duckdb or spark, got {text!r}")
+    if target not in TARGETS:
+        raise ConfigError(f"OPTOUT_TARGET must be {' or '.join(TARGETS)}, got {text!r}")
     return target
 
 

@@ -28,8 +28,6 @@ from pathlib import Path
 
 from orchestration.config import Settings
 
-TARGETS = ("duckdb", "spark")
-
 
 class MartsUnavailable(RuntimeError):
     """The marts cannot be read right now; the message says what to do."""

@@ -474,3 +474,15 @@ def test_dagster_export_assets_read_spark_when_the_resource_says_so(engines, tmp
         )
     assert len(written[0]) == 3  # users, status changes, suppression
     assert written[0] == written[1]
+
+
+def test_an_unknown_target_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    from orchestration import cli
+
+    monkeypatch.setenv("OPTOUT_TARGET", "bigquery")
+    monkeypatch.setenv("OPTOUT_EXPORT_DIR", str(tmp_path / "exports"))
+    assert cli.main(["export", "--range", "last_week"]) == 2
+    assert capsys.readouterr().err == (
+        "optout: error: OPTOUT_TARGET must be duckdb or spark, got 'bigquery'\n"
+    )
+    assert not (tmp_path / "exports").exists()
