@@ -179,18 +179,24 @@
 
 {# select the source's columns (as text) from a reader whose columns are `present`. #}
 {% macro duckdb__landing_select(source_name, spec, present, relation) %}
+    {{ return('select ' ~ landing_text_columns(spec, present, adapter.quote) ~ ', '
+        ~ duckdb__landing_file_name(source_name, 'filename') ~ ' as source_file from ' ~ relation) }}
+{% endmacro %}
+
+{#
+    The source's columns as text, from a reader whose columns are `present`
+    (matched case-insensitively; a missing one is null). quote_name quotes a
+    column name in the engine's syntax.
+#}
+{% macro landing_text_columns(spec, present, quote_name) %}
     {% set by_lower = {} %}
     {% for name in present %}{% do by_lower.update({name | lower: name}) %}{% endfor %}
     {% set cols = [] %}
     {% for col in spec['columns'] %}
-        {% if col in by_lower %}
-            {% do cols.append('cast(' ~ adapter.quote(by_lower[col]) ~ ' as varchar) as ' ~ col) %}
-        {% else %}
-            {% do cols.append('cast(null as varchar) as ' ~ col) %}
-        {% endif %}
+        {% set value = quote_name(by_lower[col]) if col in by_lower else 'null' %}
+        {% do cols.append('cast(' ~ value ~ ' as ' ~ dbt.type_string() ~ ') as ' ~ col) %}
     {% endfor %}
-    {{ return('select ' ~ cols | join(', ') ~ ', ' ~ duckdb__landing_file_name(source_name, 'filename')
-        ~ ' as source_file from ' ~ relation) }}
+    {{ return(cols | join(', ')) }}
 {% endmacro %}
 
 {#

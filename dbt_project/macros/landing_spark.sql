@@ -50,7 +50,7 @@
 {% macro spark__landing_csv_part(source_name, spec, index, files, header) %}
     {% set view = 'global_temp.' ~ source_name ~ '__csv' ~ index %}
     {% set columns = [] %}
-    {% for name in header %}{% do columns.append('`' ~ name | replace('`', '``') ~ '` string') %}{% endfor %}
+    {% for name in header %}{% do columns.append(spark__quote_name(name) ~ ' string') %}{% endfor %}
     {% do run_query("create or replace global temporary view " ~ source_name ~ '__csv' ~ index
         ~ " (" ~ columns | join(', ') ~ ", _corrupt_record string) using csv options ("
         ~ "path " ~ optout_sql_string(spark__files_glob(files)) ~ ", header 'true', multiLine 'true', "
@@ -71,19 +71,15 @@
 {% endmacro %}
 
 {% macro spark__landing_select(source_name, spec, present, relation, corrupt_record) %}
-    {% set by_lower = {} %}
-    {% for name in present %}{% do by_lower.update({name | lower: name}) %}{% endfor %}
-    {% set cols = [] %}
-    {% for col in spec['columns'] %}
-        {% if col in by_lower %}
-            {% do cols.append('cast(`' ~ by_lower[col] | replace('`', '``') ~ '` as string) as ' ~ col) %}
-        {% else %}
-            {% do cols.append('cast(null as string) as ' ~ col) %}
-        {% endif %}
-    {% endfor %}
-    {{ return('select ' ~ cols | join(', ') ~ ", " ~ optout_sql_string(source_name ~ '/')
+    {{ return('select ' ~ landing_text_columns(spec, present, spark__quote_name) ~ ", "
+        ~ optout_sql_string(source_name ~ '/')
         ~ " || regexp_extract(input_file_name(), '[^/]+$', 0) as source_file, "
         ~ corrupt_record ~ " as _corrupt_record from " ~ relation) }}
+{% endmacro %}
+
+{# A column name in backticks, backticks inside doubled. #}
+{% macro spark__quote_name(name) %}
+    {{- return('`' ~ name | replace('`', '``') ~ '`') -}}
 {% endmacro %}
 
 {# global_temp.<source>: the readable rows; global_temp.<source>__rejects: the others. #}
