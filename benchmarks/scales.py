@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration.contract import SOURCE_NAMES
+
 REPO = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO / "benchmarks" / "results"
 DOC = REPO / "docs" / "BENCHMARKS.md"
 DEFAULT_END = "2026-01-31"
-SOURCES = ("users", "campaigns", "sends", "interactions", "events", "consent_changes")
+SOURCES = SOURCE_NAMES  # the landing contract (dbt_project.yml `landing_sources`)
 # Marts whose cost is a join on a time window (SPEC §3 "in the N days before/after").
 WINDOW_JOIN_MODELS = (
     "fct_push_before_optout_7d",

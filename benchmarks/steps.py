@@ -23,7 +23,9 @@ import sys
 import time
 from pathlib import Path
 
-SOURCES = ("users", "campaigns", "sends", "interactions", "events", "consent_changes")
+from orchestration.contract import SOURCE_NAMES
+
+SOURCES = SOURCE_NAMES  # the landing contract (dbt_project.yml `landing_sources`)
 
 
 def _quote_ident(name: str) -> str:

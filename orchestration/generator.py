@@ -35,64 +35,38 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "users": (
-        "user_id",
-        "external_id",
-        "email",
-        "phone",
-        "first_name",
-        "last_name",
-        "team_code",
-        "created_at",
-        "updated_at",
-    ),
-    "campaigns": ("campaign_id", "campaign_name", "channel", "message_category", "started_at"),
-    "sends": (
-        "send_id",
-        "user_id",
-        "campaign_id",
-        "channel",
-        "message_category",
-        "sent_at",
-        "delivery_status",
-    ),
-    "interactions": (
-        "interaction_id",
-        "user_id",
-        "campaign_id",
-        "send_id",
-        "channel",
-        "interaction_type",
-        "occurred_at",
-    ),
-    "events": ("event_id", "user_id", "event_name", "occurred_at"),
-    "consent_changes": (
-        "change_id",
-        "user_id",
-        "channel",
-        "status",
-        "changed_at",
-        "source",
-        "keyword",
-        "reason",
-    ),
-}
+from orchestration.contract import SOURCES
+
+# The landing contract (dbt_project.yml `landing_sources`): columns, and the enum domains
+# whose positions are the codes the simulation uses internally.
+COLUMNS: dict[str, tuple[str, ...]] = {name: spec.columns for name, spec in SOURCES.items()}
 DAILY_SOURCES = ("sends", "interactions", "events", "consent_changes")
 
-# Enum domains (SPEC §2). Codes used internally are the positions in these tuples.
-CHANNELS = ("push", "email", "sms", "whatsapp")
-CONSENT_CHANNELS = (*CHANNELS, "all")
-PUSH, EMAIL, SMS, WHATSAPP, ALL = range(5)
-CATEGORIES = ("marketing", "transactional", "utility", "otp")
-MARKETING = 0
-DELIVERY_STATUSES = ("delivered", "failed", "bounced")
-INTERACTION_TYPES = ("open", "click", "dismiss", "reply", "conversion")
-OPEN, CLICK, DISMISS, REPLY, CONVERSION = range(5)
-STATUSES = ("opted_in", "opted_out")
-OPTED_IN, OPTED_OUT = range(2)
-CONSENT_SOURCES = ("app_settings", "unsubscribe_link", "inbound_keyword", "admin", "api", "import")
-APP_SETTINGS, UNSUBSCRIBE_LINK, INBOUND_KEYWORD, ADMIN, API, IMPORT = range(6)
+
+def _codes(domain: tuple[str, ...], *values: str) -> tuple[int, ...]:
+    return tuple(domain.index(value) for value in values)
+
+
+CHANNELS = SOURCES["sends"].enums["channel"]
+CONSENT_CHANNELS = SOURCES["consent_changes"].enums["channel"]
+# A channel's code must not depend on the source.
+assert CONSENT_CHANNELS[: len(CHANNELS)] == CHANNELS, CONSENT_CHANNELS
+PUSH, EMAIL, SMS, WHATSAPP, ALL = _codes(
+    CONSENT_CHANNELS, "push", "email", "sms", "whatsapp", "all"
+)
+CATEGORIES = SOURCES["sends"].enums["message_category"]
+(MARKETING,) = _codes(CATEGORIES, "marketing")
+DELIVERY_STATUSES = SOURCES["sends"].enums["delivery_status"]
+INTERACTION_TYPES = SOURCES["interactions"].enums["interaction_type"]
+OPEN, CLICK, DISMISS, REPLY, CONVERSION = _codes(
+    INTERACTION_TYPES, "open", "click", "dismiss", "reply", "conversion"
+)
+STATUSES = SOURCES["consent_changes"].enums["status"]
+OPTED_IN, OPTED_OUT = _codes(STATUSES, "opted_in", "opted_out")
+CONSENT_SOURCES = SOURCES["consent_changes"].enums["source"]
+APP_SETTINGS, UNSUBSCRIBE_LINK, INBOUND_KEYWORD, ADMIN, API, IMPORT = _codes(
+    CONSENT_SOURCES, "app_settings", "unsubscribe_link", "inbound_keyword", "admin", "api", "import"
+)
 
 ID_WIDTH = 10  # s/i/e/cc ids: fixed width so text order == numeric order at any scale
 DAY = 86_400

@@ -98,7 +98,7 @@
     - _copy_rank: 1 for the first of a set of rows with identical values
       (redelivered files); the others are duplicates.
     - _key_rank: among distinct rows sharing a primary key, 1 for the kept
-      one. users: the latest updated_at wins (updates); other sources: a key
+      one. With latest_by (users), the greatest value wins (versions); without, a key
       with differing values is a conflict, the row from the latest file wins
       and the others are quarantined.
     With keys_of_this_batch, only the keys that rows loaded by this dbt
@@ -163,8 +163,8 @@
             row_number() over (
                 partition by {{ pk }}
                 order by
-                    {%- if source_name == 'users' %}
-                    updated_at desc,
+                    {%- if spec.get('latest_by') %}
+                    {{ spec['latest_by'] }} desc,
                     {%- endif %}
                     source_file desc,
                     {{ spec['columns'] | join(' nulls first, ') }} nulls first

@@ -1,7 +1,7 @@
 {#
     Body of quarantine.<source>: every landing row that breaks SPEC §2, with
     its raw values as text, `reason` and `source_file`; plus, for sources
-    other than users, rows whose primary key repeats with different values
+    without latest_by, rows whose primary key repeats with different values
     and that lost to the row from the latest file (reason
     conflicting_duplicate_key); plus the CSV lines that could not be parsed
     at all (reason unreadable_row:<error>, the line's text in raw_line). In
@@ -45,7 +45,7 @@
             source_file
 
         from ranked
-        where _key_rank > 1 and {{ 'false' if source_name == 'users' else 'true' }}
+        where _key_rank > 1 and {{ 'false' if spec.get('latest_by') else 'true' }}
 
     ),
 
@@ -79,7 +79,7 @@
     this batch touches are recomputed, so drop the old ones first.
 #}
 {% macro forget_batch_conflicts(source_name) %}
-    {%- if not execute or not is_incremental() or source_name == 'users' -%}{{ return('') }}{%- endif -%}
+    {%- if not execute or not is_incremental() or optout_sources()[source_name].get('latest_by') -%}{{ return('') }}{%- endif -%}
     {%- set pk = optout_sources()[source_name]['primary_key'] -%}
     {{ return("delete from " ~ this ~ " where reason = 'conflicting_duplicate_key' and "
         ~ clean_text(pk) ~ " in (" ~ batch_keys(source_name) ~ ")") }}
@@ -90,46 +90,4 @@
 {% macro landing_rejects_relation(source_name) %}
     {%- set base = ref('base_messaging__' ~ source_name) -%}
     {{ return(base.schema ~ '.landing_rejects__' ~ source_name) }}
-{% endmacro %}
-
-
-{# Counts for agg_load_reconciliation: raw = clean + quarantined + duplicates. #}
-{% macro reconciliation_counts(source_name) %}
-    select
-        '{{ source_name }}' as source_name,
-        -- Counted from the base model, not the landing view: DuckDB only
-        -- rejects a bad field when its column is read, and base reads all.
-        (select count(*) from {{ ref('base_messaging__' ~ source_name) }})
-        + (select count(*) from {{ landing_rejects_relation(source_name) }}) as raw_rows,
-        {%- if source_name == 'users' %}
-        (select count(*) from {{ ref('base_messaging__users') }} where invalid_reason is null)
-        - {{ distinct_valid_rows('users') }} as duplicate_rows_removed,
-        {{ distinct_valid_rows('users') }} as clean_rows,
-        {%- else %}
-        (select count(*) from {{ ref('base_messaging__' ~ source_name) }} where invalid_reason is null)
-        - {{ distinct_valid_rows(source_name) }} as duplicate_rows_removed,
-        (select count(*) from {{ ref('stg_messaging__' ~ source_name) }}) as clean_rows,
-        {%- endif %}
-        (select count(*) from {{ ref('quarantine_' ~ source_name) }}) as quarantined_rows
-{% endmacro %}
-
-
-{# Number of distinct valid rows of a source (identical values = one row). #}
-{% macro distinct_valid_rows(source_name) %}
-    {%- set spec = optout_sources()[source_name] -%}
-    (select count(*) from (
-        select distinct {{ spec['primary_key'] }}, {{ row_hash(spec['columns']) }}
-        from {{ ref('base_messaging__' ~ source_name) }} where invalid_reason is null
-    ) as d)
-{%- endmacro %}
-
-
-{# Natural order of text ids: numeric ids by value, before other ids by text. #}
-{% macro id_order(col, descending=false) %}
-    {%- set num = try_cast_bigint(col) | trim -%}
-    {%- if descending -%}
-        {{ num }} desc nulls first, {{ col }} desc
-    {%- else -%}
-        {{ num }} asc nulls last, {{ col }} asc
-    {%- endif -%}
 {% endmacro %}

@@ -8,8 +8,8 @@
     {{ return(adapter.dispatch('last_interaction_before', 'optout')(optouts, interactions)) }}
 {% endmacro %}
 
-{# Portable: rank every earlier interaction of the user. #}
-{% macro default__last_interaction_before(optouts, interactions) %}
+{# Spark: rank every earlier interaction of the user. #}
+{% macro spark__last_interaction_before(optouts, interactions) %}
     select optout_id, interaction_id, campaign_id, interaction_type, occurred_at
     from (
         select

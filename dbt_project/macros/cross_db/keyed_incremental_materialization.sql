@@ -8,15 +8,3 @@
 {% macro keyed_incremental_materialization() %}
     {{ return('table' if target.type == 'spark' else 'incremental') }}
 {% endmacro %}
-
-{#
-    `materialized` where the engine takes the hint: a CTE that a query reads
-    several times is then computed once (DuckDB may inline it at each use).
-#}
-{% macro cte_materialized() %}
-    {{- return(adapter.dispatch('cte_materialized', 'optout')()) -}}
-{% endmacro %}
-
-{% macro default__cte_materialized() %}{% endmacro %}
-
-{% macro duckdb__cte_materialized() %}materialized{% endmacro %}

@@ -1,0 +1,16 @@
+{#
+    A 64-bit hash of a row's values, to group identical rows cheaply. Used
+    together with the primary key, so a collision would need two rows of the
+    same key to collide.
+#}
+{% macro row_hash(columns) %}
+    {{ return(adapter.dispatch('row_hash', 'optout')(columns)) }}
+{% endmacro %}
+
+{% macro duckdb__row_hash(columns) %}
+    hash({{ columns | join(', ') }})
+{% endmacro %}
+
+{% macro spark__row_hash(columns) %}
+    xxhash64({{ columns | join(', ') }})
+{% endmacro %}
