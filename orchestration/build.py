@@ -1,25 +1,37 @@
-"""The one code path that writes the warehouse: `optout build` and the Dagster
-dbt assets both go through `warehouse_build` and `dbt_build_args`.
+"""The one code path that writes the warehouse: `optout build` and the Dagster dbt assets
+both go through `warehouse_build` and `dbt_build_args`.
 
-A build runs against a copy of the warehouse and replaces the real file only
-when dbt succeeds, so a failed or killed build leaves the previous marts in
-place, and readers never see a half-built state. A lock file keeps a second
-writer out.
+A DuckDB warehouse is two files (docs/OPERATIONS.md "How a build publishes"):
+
+- the **state** (`<name>.state.duckdb`): the landing rows of every loaded file, staging and
+  intermediate models. Each build updates it in place, and only with what is new: a load
+  of new files is one transaction per source, so a killed build leaves whole loads, and
+  the next build catches up.
+- the **published** file (`OPTOUT_WAREHOUSE`): the schemas `marts` and `quarantine`, all
+  readers open. A build writes them into a fresh file (`<name>.next.duckdb`) and swaps it
+  in with one rename only when every model and test passed, so readers never wait for a
+  build nor see half of one, and a failed build leaves the previous marts published.
+
+A lock beside the published file keeps a second writer out; the dbt process holds it too,
+so it is released only when the build and its dbt are both gone.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import errno
 import fcntl
 import json
 import os
-import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
@@ -30,7 +42,34 @@ class WarehouseBusyError(RuntimeError):
 
 
 class BuildError(RuntimeError):
-    """dbt failed; the previous warehouse is untouched."""
+    """The build failed; the published warehouse is untouched. The message says why."""
+
+
+# Files a build creates (warehouse, state, exports of the build) are the owner's only:
+# they hold emails, phones and raw quarantined lines.
+PRIVATE_UMASK = 0o077
+
+
+@dataclass(frozen=True)
+class WarehouseFiles:
+    """The files of one DuckDB warehouse; every name derives from the published file's, so
+    two warehouses in one folder share nothing."""
+
+    published: Path
+    state: Path
+    next: Path
+    lock: Path
+
+    @classmethod
+    def of(cls, settings: Settings) -> WarehouseFiles:
+        published = settings.warehouse
+        stem = published.name.removesuffix(".duckdb")
+        return cls(
+            published=published,
+            state=settings.state_file,
+            next=published.with_name(f"{stem}.next.duckdb"),
+            lock=published.with_name(published.name + ".lock"),
+        )
 
 
 def dbt_build_args(
@@ -53,18 +92,28 @@ def dbt_build_args(
 def load_window_vars(through: dt.date | str | None) -> dict[str, str]:
     """The dbt var that limits a build to the landing files dated up to `through` (a
     partition's last day, `optout build --through`); none loads every file. dbt checks the
-    value again (macros/load_window.sql)."""
+    value again (macros/landing/load_window.sql)."""
     return {"load_through": str(through)} if through else {}
 
 
+def landing_vars(allow_empty: bool) -> dict[str, bool]:
+    """The dbt var that lets a landing zone without data files build (empty marts)."""
+    return {"allow_empty_landing": True} if allow_empty else {}
+
+
 @contextlib.contextmanager
-def warehouse_lock(warehouse: Path, timeout_s: float | None = None) -> Iterator[None]:
-    """Exclusive advisory lock beside the warehouse file; waits up to timeout_s."""
+def warehouse_lock(warehouse: Path, timeout_s: float | None = None) -> Iterator[int]:
+    """Exclusive advisory lock beside the warehouse file; waits up to timeout_s. Yields the
+    lock's file descriptor: a child process given it keeps the lock while it lives."""
     if timeout_s is None:
         timeout_s = float(os.environ.get("OPTOUT_LOCK_TIMEOUT", "600"))
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    _ensure_folder(warehouse.parent, "warehouse")
     lock_path = warehouse.with_name(warehouse.name + ".lock")
-    with open(lock_path, "a+") as handle:
+    try:
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole build
+    except OSError as exc:
+        raise BuildError(f"cannot create the lock file {lock_path}: {exc.strerror}") from None
+    with handle:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
@@ -80,46 +129,76 @@ def warehouse_lock(warehouse: Path, timeout_s: float | None = None) -> Iterator[
                     ) from None
                 time.sleep(0.5)
         try:
-            yield
+            yield handle.fileno()
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _ensure_folder(folder: Path, what: str) -> None:
+    """Create `folder` (owner-only) or fail with one line saying what to fix."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise BuildError(f"cannot create the {what} folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise BuildError(
+            f"the {what} folder {folder} is not writable by this user; "
+            "fix its permissions or point the setting elsewhere"
+        )
+
+
+def _remove(*paths: Path) -> None:
+    """Remove DuckDB files and their companions (WAL, spill folder), if present."""
+    for path in paths:
+        for candidate in (path, path.with_name(path.name + ".wal")):
+            with contextlib.suppress(FileNotFoundError):
+                candidate.unlink()
+
+
+def check_landing_zone(settings: Settings) -> None:
+    """A build reads an existing landing zone; it never creates one (an unmounted or
+    mistyped folder must fail, not publish empty marts). dbt checks that it holds data."""
+    if not settings.raw_dir.is_dir():
+        raise BuildError(
+            f"landing zone {settings.raw_dir} does not exist (is it mounted? is OPTOUT_RAW_DIR "
+            "right?); nothing was built and the published marts are unchanged"
+        )
+
+
 @contextlib.contextmanager
-def warehouse_writer(settings: Settings, fresh: bool = False) -> Iterator[Path]:
-    """Yield the path a build should write; publish it atomically on success.
+def private_files() -> Iterator[None]:
+    """Files and folders created meanwhile (by this process or its children) are the
+    owner's only."""
+    previous = os.umask(PRIVATE_UMASK)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
-    The working copy keeps the warehouse's file name (DuckDB names the
-    database after the file stem, and dbt's manifest after the database).
-    `fresh` (a full refresh rebuilds every table) starts from an empty file
-    instead of copying the current one.
-    """
-    target = settings.warehouse
-    work_dir = target.parent / ".building"
-    work = work_dir / target.name
-    with warehouse_lock(target):
-        shutil.rmtree(work_dir, ignore_errors=True)
-        work_dir.mkdir(parents=True)
-        if target.exists() and not fresh:
-            shutil.copyfile(target, work)
-        try:
-            yield work
-        except BaseException:
-            shutil.rmtree(work_dir, ignore_errors=True)
-            raise
-        if work.with_name(work.name + ".wal").exists():
-            import duckdb
 
-            duckdb.connect(os.fspath(work)).close()  # replays the WAL into the file
-        os.replace(work, target)
-        shutil.rmtree(work_dir, ignore_errors=True)
+def _publish(files: WarehouseFiles) -> None:
+    """Swap the freshly built marts in: one rename, after the file is complete on disk."""
+    if files.next.with_name(files.next.name + ".wal").exists():
+        import duckdb
+
+        duckdb.connect(os.fspath(files.next)).close()  # replays the WAL into the file
+    os.chmod(files.next, 0o600)
+    with open(files.next, "rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(files.next, files.published)
+    directory = os.open(files.published.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 @contextlib.contextmanager
-def dbt_environment(settings: Settings, warehouse: Path) -> Iterator[None]:
-    """Point dbt (which reads os.environ) at the given warehouse, then restore."""
-    saved = {key: os.environ.get(key) for key in settings.dbt_env(warehouse)}
-    os.environ.update(settings.dbt_env(warehouse))
+def dbt_environment(settings: Settings, publish: Path | None = None) -> Iterator[None]:
+    """Point dbt (which reads os.environ) at this warehouse, then restore."""
+    env = settings.dbt_env(publish)
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
     try:
         yield
     finally:
@@ -148,25 +227,47 @@ def dbt_executable() -> str:
 
 
 @contextlib.contextmanager
-def warehouse_build(settings: Settings, full_refresh: bool = False) -> Iterator[Path]:
-    """The frame of every build, `optout build` and the Dagster dbt assets alike: lock,
-    copy, point dbt at the copy, and publish it only if the body raises nothing.
+def warehouse_build(settings: Settings, full_refresh: bool = False) -> Iterator[int]:
+    """The frame of every build, `optout build` and the Dagster dbt assets alike: check the
+    landing zone, lock, point dbt at the state and a fresh file for the marts, and publish
+    that file only if the body raises nothing. Yields the lock's file descriptor.
 
     On Spark (OPTOUT_TARGET=spark) dbt-spark writes the tables of the Spark warehouse in
     place: the lock keeps one writer (its Derby metastore admits one process), and there
-    is no copy to publish, so a failed build can leave some tables rebuilt and others not
+    is no file to publish, so a failed build can leave some tables rebuilt and others not
     (docs/DECISIONS.md)."""
-    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    check_landing_zone(settings)
     if settings.target == "spark":
-        settings.spark_warehouse.mkdir(parents=True, exist_ok=True)
+        _ensure_folder(settings.spark_warehouse, "Spark warehouse")
         with (
-            warehouse_lock(settings.spark_warehouse),
-            dbt_environment(settings, settings.warehouse),
+            warehouse_lock(settings.spark_warehouse) as lock_fd,
+            dbt_environment(settings),
         ):
-            yield settings.spark_warehouse
+            yield lock_fd
         return
-    with warehouse_writer(settings, fresh=full_refresh) as work, dbt_environment(settings, work):
-        yield work
+    files = WarehouseFiles.of(settings)
+    with private_files(), warehouse_lock(files.published) as lock_fd:
+        _ensure_folder(files.state.parent, "warehouse state")
+        _remove(files.next)
+        if full_refresh:
+            _remove(files.state)  # a full refresh starts from no state at all
+        for existing in (files.published, files.state):
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(existing, 0o600)
+        try:
+            with dbt_environment(settings, publish=files.next):
+                yield lock_fd
+        except BaseException:
+            _remove(files.next)
+            raise
+        try:
+            _publish(files)
+        except OSError as exc:
+            _remove(files.next)
+            raise BuildError(
+                f"cannot publish the new marts over {files.published}: {exc.strerror}; "
+                "the previous warehouse is unchanged"
+            ) from None
 
 
 def build_target_path(settings: Settings) -> Path:
@@ -177,7 +278,61 @@ def build_target_path(settings: Settings) -> Path:
             / ".dbt_target"
             / f"spark-{settings.spark_warehouse.name}"
         )
-    return settings.warehouse.parent / ".dbt_target" / settings.warehouse.stem
+    return (
+        settings.warehouse.parent / ".dbt_target" / settings.warehouse.name.removesuffix(".duckdb")
+    )
+
+
+def _die_with_parent() -> None:
+    """In the dbt child: exit when the build process dies, however it dies (Linux)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    # A parent that died before prctl ran leaves us adopted: do not build alone.
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+class _Interrupted(BaseException):
+    """SIGTERM or SIGINT during a build: stop dbt, then fail."""
+
+
+@contextlib.contextmanager
+def _stop_child_on_signals(process: subprocess.Popen) -> Iterator[None]:
+    """Forward SIGTERM / SIGINT to dbt's process group and wait for it, so the build's
+    lock is released only when dbt is gone. Main thread only (signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, _frame):
+        raise _Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    except _Interrupted as exc:
+        _stop(process)
+        raise BuildError(
+            f"build stopped by {signal.Signals(exc.args[0]).name}; dbt was stopped with it, "
+            "the published warehouse is unchanged"
+        ) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
+    if process.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def run_build(
@@ -186,28 +341,31 @@ def run_build(
     full_refresh: bool = False,
     log: Callable[[str], None] | None = None,
     through: dt.date | str | None = None,
+    allow_empty: bool = False,
+    extra_vars: dict | None = None,
 ) -> None:
     """Build and test every model (the `optout build` command); `through` loads only the
-    landing files dated up to that day.
+    landing files dated up to that day, `allow_empty` lets a landing zone without data
+    files build.
 
     The same frame as the Dagster dbt assets (`warehouse_build`, `dbt_build_args`); dbt
     runs as a plain subprocess here, which spares the CLI dagster-dbt's start-up. dbt's
     output goes to stdout, and to `log` when given.
     """
     # Per warehouse: concurrent builds of different warehouses must not share dbt's
-    # artifacts, and a manifest must not meet another database name.
+    # artifacts, and a manifest must not meet another project state.
     target = build_target_path(settings)
+    dbt_vars = {**load_window_vars(through), **landing_vars(allow_empty), **(extra_vars or {})}
     args = [
         dbt_executable(),
-        *dbt_build_args(
-            as_of=as_of, full_refresh=full_refresh, extra_vars=load_window_vars(through)
-        ),
+        *dbt_build_args(as_of=as_of, full_refresh=full_refresh, extra_vars=dbt_vars),
         "--target-path",
         os.fspath(target),
         "--log-path",
         os.fspath(target),
     ]
-    with warehouse_build(settings, full_refresh=full_refresh):
+    with warehouse_build(settings, full_refresh=full_refresh) as lock_fd:
+        _ensure_folder(target, "dbt target")
         env = {
             **os.environ,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -220,12 +378,21 @@ def run_build(
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its own process group: stopped as a whole
+            preexec_fn=_die_with_parent,
+            pass_fds=(lock_fd,),  # dbt holds the lock as long as it runs
         ) as process:
             assert process.stdout is not None
-            for line in process.stdout:
-                sys.stdout.write(line)
-                if log is not None:
-                    log(line.rstrip("\n"))
+            try:
+                with _stop_child_on_signals(process):
+                    for line in process.stdout:
+                        sys.stdout.write(line)
+                        if log is not None:
+                            log(line.rstrip("\n"))
+                    process.wait()
+            except BaseException:
+                _stop(process)
+                raise
         if process.returncode != 0:
             raise BuildError(
                 "dbt build failed (see the messages above); the previous warehouse is unchanged"

@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         "--through",
         help="load only landing files dated up to this day, YYYY-MM-DD (default: every file)",
     )
+    build.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="build even when the landing zone holds no data file (publishes empty marts)",
+    )
 
     export = commands.add_parser("export", help="write an export of the marts (SPEC §5)")
     export.add_argument(
@@ -117,8 +122,23 @@ def _build(args: argparse.Namespace, settings: Settings) -> None:
 
     as_of = check_as_of(args.as_of)
     through = parse_date(args.through, "--through") if args.through is not None else None
-    run_build(settings, as_of=as_of, full_refresh=args.full_refresh, through=through)
+    run_build(
+        settings,
+        as_of=as_of,
+        full_refresh=args.full_refresh,
+        through=through,
+        allow_empty=args.allow_empty,
+    )
+    _print_unread_files(settings)
     print(f"warehouse: {marts_source(settings).location}")
+
+
+def _print_unread_files(settings: Settings) -> None:
+    """Files of the landing zone the build did not read: nothing is skipped silently."""
+    from orchestration.status import unread_files
+
+    for source_file, reason in unread_files(settings):
+        print(f"optout: warning: not read: {source_file} ({reason})", file=sys.stderr)
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> None:
@@ -153,6 +173,7 @@ def _status(settings: Settings) -> None:
     print("{:<16} {:>12} {:>12} {:>12} {:>12} {:>9}".format(*header))
     for row in rows:
         print("{:<16} {:>12,} {:>12,} {:>12,} {:>12,} {:>9}".format(*row))
+    _print_unread_files(settings)
 
 
 def _dashboard(args: argparse.Namespace, settings: Settings) -> None:

@@ -49,6 +49,17 @@ class Settings:
     spark_warehouse: Path = Path("data/spark-warehouse").resolve()  # tables + metastore
     spark_master: str = "local[2]"
     spark_driver_memory: str = "3g"
+    # DuckDB: the landing state, staging and intermediate models, updated in place by
+    # each build (none: beside the warehouse, <name>.state.duckdb).
+    state: Path | None = None
+
+    @property
+    def state_file(self) -> Path:
+        if self.state is not None:
+            return self.state
+        return self.warehouse.with_name(
+            self.warehouse.name.removesuffix(".duckdb") + ".state.duckdb"
+        )
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -67,13 +78,17 @@ class Settings:
             ).resolve(),
             spark_master=env.get("OPTOUT_SPARK_MASTER", "local[2]"),
             spark_driver_memory=env.get("OPTOUT_SPARK_DRIVER_MEMORY", "3g"),
+            state=Path(env["OPTOUT_STATE"]).resolve() if env.get("OPTOUT_STATE") else None,
         )
 
-    def dbt_env(self, warehouse: Path | None = None) -> dict[str, str]:
-        """Environment for a dbt invocation: absolute paths, whatever the cwd."""
+    def dbt_env(self, publish: Path | None = None) -> dict[str, str]:
+        """Environment for a dbt invocation: absolute paths, whatever the cwd. `publish` is
+        the file the build writes the marts to (default: the warehouse itself)."""
         return {
             "OPTOUT_RAW_DIR": str(self.raw_dir),
-            "OPTOUT_WAREHOUSE": str(warehouse or self.warehouse),
+            "OPTOUT_WAREHOUSE": str(self.warehouse),
+            "OPTOUT_STATE": str(self.state_file),
+            "OPTOUT_PUBLISH": str(publish or self.warehouse),
             "OPTOUT_THREADS": str(self.threads),
             "OPTOUT_MEMORY_LIMIT": self.memory_limit,
             "OPTOUT_DUCKDB_THREADS": str(self.duckdb_threads),

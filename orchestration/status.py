@@ -28,3 +28,19 @@ def reconciliation(where: MartsSource | Settings | Path) -> list[tuple]:
         )[1]
     except MartsUnavailable as exc:
         raise ExportError(str(exc)) from None
+
+
+def unread_files(where: MartsSource | Settings | Path) -> list[tuple[str, str]]:
+    """(source_file, reason) of every landing file the last build did not read."""
+    try:
+        return read_marts(
+            where,
+            """
+            select source_file, reason
+            from marts.fct_landing_files
+            where status = 'not read'
+            order by source_file
+            """,
+        )[1]
+    except MartsUnavailable as exc:
+        raise ExportError(str(exc)) from None

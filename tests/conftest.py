@@ -115,37 +115,51 @@ def build(
 
 
 def query(warehouse: Path, sql: str, params=None) -> list[tuple]:
+    """A query over the published warehouse (schemas marts and quarantine)."""
     with duckdb.connect(os.fspath(warehouse), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
 
 
+def query_state(warehouse: Path, sql: str, params=None) -> list[tuple]:
+    """A query over the warehouse's state file (landing rows, staging, intermediate),
+    attached under the name the build gives it, as the views there expect."""
+    state = Settings(raw_dir=warehouse.parent, warehouse=warehouse, export_dir=warehouse).state_file
+    with duckdb.connect(":memory:") as con:
+        con.execute("attach ? as state (read_only)", [os.fspath(state)])
+        con.execute("use state")
+        return con.execute(sql, params or []).fetchall()
+
+
 def relations(warehouse: Path) -> list[str]:
-    rows = query(
-        warehouse,
+    """The published tables, then the state's tables (landing rows and ledgers)."""
+    listing = (
         "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('marts', 'quarantine', 'staging') and table_type = 'BASE TABLE' "
-        "order by 1",
+        "where table_schema in ({}) and table_type = 'BASE TABLE' order by 1"
     )
-    return [r[0] for r in rows]
+    published = query(warehouse, listing.format("'marts', 'quarantine'"))
+    state = query_state(warehouse, listing.format("'staging'"))
+    return [r[0] for r in published + state]
 
 
 def snapshot(warehouse: Path) -> dict[str, list[tuple]]:
-    """Every table's rows, without the columns that record when or from which copy of a
-    file a row was loaded (_batch_id, and source_file in staging: a re-delivered copy
-    may be the one kept)."""
+    """Every table's rows, without the columns that record when or by which build a row
+    was loaded."""
 
     def rows(name: str) -> list[tuple]:
-        skip = ["_batch_id"] if name.startswith("staging.base") else []
-        if name.startswith("staging."):
-            skip.append("source_file")
-        exclude = f" exclude ({', '.join(skip)})" if skip else ""
-        return query(warehouse, f"select *{exclude} from {name} order by all")
+        read = query_state if name.startswith("staging.") else query
+        schema, table = name.split(".")
+        columns = read(
+            warehouse,
+            "select column_name from information_schema.columns "
+            "where table_schema = ? and table_name = ? "
+            "and column_name not in ('_load_id', 'loaded_at') order by ordinal_position",
+            [schema, table],
+        )
+        return read(
+            warehouse, f"select {', '.join(c[0] for c in columns)} from {name} order by all"
+        )
 
-    return {
-        name: rows(name)
-        for name in relations(warehouse)
-        if not name.startswith("staging.landing_rejects")
-    }
+    return {name: rows(name) for name in relations(warehouse)}
 
 
 def query_dicts(warehouse: Path, sql: str, params=None) -> list[dict]:

@@ -27,7 +27,11 @@ from dagster import (
 from orchestration.config import REPO_ROOT, ConfigError, Settings
 from orchestration.definitions import defs
 from orchestration.defs.dbt.assets import DBT_MANIFEST, WAREHOUSE_POOL, optout_dbt_models
-from orchestration.defs.dbt.resources import manifest_database
+from orchestration.defs.dbt.resources import (
+    expected_identity,
+    manifest_database,
+    manifest_identity,
+)
 from orchestration.defs.exports.assets import optout_changes_export, optout_users_export
 from orchestration.defs.landing.sensors import optout_landing_sensor
 from orchestration.defs.partitions import (
@@ -168,9 +172,12 @@ def test_warehouse_writers_share_one_pool_of_one(tmp_path, monkeypatch):
         assert "optout/warehouse" in defs.resolve_job_def(job_name).tags
 
 
-def test_manifest_was_parsed_for_the_runtime_warehouse_name():
-    # dbt-duckdb names the database after the file stem: data/warehouse.duckdb -> warehouse.
-    assert manifest_database(DBT_MANIFEST) == Settings.from_env({}).warehouse.stem
+def test_manifest_does_not_depend_on_the_warehouse_path(tmp_path):
+    # The profile names the two DuckDB databases itself (state, published), so a manifest
+    # parsed for data/warehouse.duckdb serves a build of any other file.
+    assert manifest_database(DBT_MANIFEST) == "published,state"
+    other = Settings.from_env({"OPTOUT_WAREHOUSE": str(tmp_path / "other name.duckdb")})
+    assert expected_identity(other) == manifest_identity(DBT_MANIFEST)
 
 
 def test_build_job_builds_every_model():

@@ -6,14 +6,14 @@ from the files dated up to it, and a run without a partition is refused before i
 Landing zone: users.csv (no date) and one opt-out per day on D1..D5, each in its own file.
 """
 
-from conftest import query, resources_for, settings_for, write_csv, write_landing_zone
+from conftest import query, query_state, resources_for, settings_for, write_csv, write_landing_zone
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 
 from orchestration.defs.dbt.assets import optout_dbt_models
 
 DAYS = ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
 USERS = [{"user_id": f"u{i}", "updated_at": "2026-01-01T00:00:00Z"} for i in range(1, 6)]
-BASE = "staging.base_messaging__consent_changes"
+LEDGER = "staging.landing_files__consent_changes"
 
 
 def write_days(raw) -> None:
@@ -50,7 +50,11 @@ def optouts(warehouse) -> list[str]:
 
 def batches(warehouse) -> dict[str, str]:
     """{day: dbt invocation id that loaded its file}."""
-    rows = query(warehouse, f"select distinct source_file, _batch_id from {BASE}")
+    rows = query_state(
+        warehouse,
+        f"select source_file, _load_id from {LEDGER} "
+        "where regexp_matches(source_file, '[0-9]{4}-[0-9]{2}-[0-9]{2}')",
+    )
     return {file.removesuffix(".csv")[-10:]: batch for file, batch in rows}
 
 

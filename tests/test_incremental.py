@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
-from conftest import build, query, settings_for, snapshot
+from conftest import build, query, query_state, settings_for, snapshot
 
 from orchestration.build import run_build
 from orchestration.generator import generate
@@ -66,8 +66,9 @@ def test_day_by_day_builds_equal_a_full_refresh(tmp_path):
         "select duplicate_rows_removed from marts.agg_load_reconciliation "
         "where source_name = 'sends'",
     )
-    copies = query(
+    copies = query_state(
         full.warehouse,
-        "select count(*) from landing.sends where source_file like '%sends_2024-03-02.csv'",
+        "select raw_rows from staging.landing_files__sends "
+        "where source_file like '%sends_2024-03-02.csv'",
     )
     assert duplicates == copies

@@ -14,7 +14,16 @@ import shutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import COLUMNS, build, query, settings_for, snapshot, write_csv, write_landing_zone
+from conftest import (
+    COLUMNS,
+    build,
+    query,
+    query_state,
+    settings_for,
+    snapshot,
+    write_csv,
+    write_landing_zone,
+)
 
 from orchestration import cli
 from orchestration.build import BuildError, run_build
@@ -44,9 +53,9 @@ def day_files(raw, day: str, change: dict, event_id: str, name: str | None = Non
 
 
 def loaded_files(warehouse, source: str) -> list[str]:
-    rows = query(
+    rows = query_state(
         warehouse,
-        f"select distinct source_file from staging.base_messaging__{source} order by 1",
+        f"select source_file from staging.landing_files__{source} where raw_rows > 0 order by 1",
     )
     return [r[0].split("/")[-1] for r in rows]
 

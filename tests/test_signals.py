@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import build, query, settings_for
+from conftest import build, query, query_state, settings_for
 
 from orchestration.generator import SPIKE_NAME, generate
 
@@ -53,9 +53,9 @@ def test_opt_outs_follow_push_pressure(warehouse):
         warehouse,
         "select avg(push_count_7d) from marts.fct_push_before_optout_7d where channel = 'push'",
     )[0][0]
-    population_mean = query(
+    population_mean = query_state(
         warehouse,
-        "select count(*) * 7.0 / (select count(*) from marts.dim_users) "
+        f"select count(*) * 7.0 / {query(warehouse, 'select count(*) from marts.dim_users')[0][0]} "
         "/ (date_diff('day', min(sent_at), max(sent_at)) + 1) "
         "from staging.stg_messaging__sends "
         "where channel = 'push' and delivery_status = 'delivered'",

@@ -5,7 +5,7 @@
     offset means UTC.
 #}
 {% macro iso_timestamp_pattern() %}
-    {{- return('^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ]([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]+)?)?))?([Zz]|[+-](?:0[0-9]|1[0-4])(?::?[0-5][0-9])?)?$') -}}
+    {{- return('^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:[Tt ]([0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]+)?)?))?([Zz]|[+-](?:(?:0[0-9]|1[0-3])(?::?[0-5][0-9])?|14(?::?00)?))?$') -}}
 {% endmacro %}
 
 {% macro parse_utc_timestamp(expr) %}
@@ -16,7 +16,7 @@
     {%- set pattern = "'" ~ iso_timestamp_pattern() ~ "'" -%}
     case
         {#- Fast path for the common shape 2026-01-31T12:00:00Z: same result, one regex. #}
-        when regexp_full_match({{ expr }}, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z')
+        when {{ is_canonical_timestamp(expr) }}
             then try_strptime({{ expr }}, '%Y-%m-%dT%H:%M:%SZ')
         when regexp_full_match({{ expr }}, {{ pattern }})
             then timezone('UTC', try_cast(
@@ -55,4 +55,21 @@
                 end
                 as timestamp_ltz) as timestamp_ntz)
     end
+{% endmacro %}
+
+{#
+    true when the text is a timestamp in the warehouse's own format,
+    2026-01-31T12:00:00Z: parsing it is one strptime, and its raw text need
+    not be kept (formatting the value gives it back).
+#}
+{% macro is_canonical_timestamp(expr) %}
+    {{ return(adapter.dispatch('is_canonical_timestamp', 'optout')(expr)) }}
+{% endmacro %}
+
+{% macro duckdb__is_canonical_timestamp(expr) %}
+    regexp_full_match({{ expr }}, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z')
+{% endmacro %}
+
+{% macro spark__is_canonical_timestamp(expr) %}
+    ({{ expr }} rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$')
 {% endmacro %}

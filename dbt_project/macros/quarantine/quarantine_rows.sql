@@ -1,93 +1,40 @@
 {#
-    Body of quarantine.<source>: every landing row that breaks SPEC §2, with
-    its raw values as text, `reason` and `source_file`; plus, for sources
-    without latest_by, rows whose primary key repeats with different values
-    and that lost to the row from the latest file (reason
-    conflicting_duplicate_key); plus the CSV lines that could not be parsed
-    at all (reason unreadable_row:<error>, the line's text in raw_line). In
-    consent_changes the raw `reason` column is renamed `raw_reason` so
-    `reason` always names the broken rule.
+    Body of quarantine.<source> (docs/CONTRACT.md §2): every landing row of
+    the source that breaks the contract (`invalid`), that lost to another row
+    of its key (`conflict`, sources without latest_by) or that could not be
+    read at all (`unreadable`, its text in raw_line), with its values as
+    text, `reason` and `source_file`. In consent_changes the raw `reason`
+    column is renamed `raw_reason` so `reason` always names the broken rule.
 #}
-{% macro quarantine_rows(source_name, incremental=false) %}
+{% macro quarantine_rows(source_name) %}
     {%- set spec = optout_sources()[source_name] -%}
-    {%- set outputs = [] -%}
-    {%- for col in spec['columns'] -%}
-        {%- do outputs.append('raw_' ~ col ~ ' as ' ~ ('raw_reason' if col == 'reason' else col)) -%}
-    {%- endfor -%}
     with
 
-    invalid as (
+    base as (
 
-        select
-            {{ outputs | join(',\n            ') }},
-            invalid_reason as reason,
-            source_file
-
-        from {{ ref('base_messaging__' ~ source_name) }}
-        where invalid_reason is not null
-        {%- if incremental %}
-            and _batch_id = '{{ invocation_id }}'
-        {%- endif %}
+        {{ settled_base(source_name) | indent(8) }}
 
     ),
 
-    ranked as (
-
-        {{ ranked_valid_rows(source_name, keys_of_this_batch=incremental, only_repeated_keys=true) | indent(8) }}
-
-    ),
-
-    conflicting as (
-
-        select
-            {{ outputs | join(',\n            ') }},
-            'conflicting_duplicate_key' as reason,
-            source_file
-
-        from ranked
-        where _key_rank > 1 and {{ 'false' if spec.get('latest_by') else 'true' }}
-
-    ),
-
-    unreadable as (
+    final as (
 
         select
             {%- for col in spec['columns'] %}
-            cast(null as {{ dbt.type_string() }}) as {{ 'raw_reason' if col == 'reason' else col }},
+            {#- A valid row keeps only the text that differs from its value. #}
+            coalesce(raw_{{ col }}, {{ timestamp_text(col) if col in spec['timestamps'] else col }})
+                as {{ 'raw_reason' if col == 'reason' else col }},
             {%- endfor %}
-            'unreadable_row:' || lower(replace(error_type, ' ', '_')) || ' (line ' || cast(line_number as {{ dbt.type_string() }}) || ': ' || error_message || ')' as reason,
+            case
+                when _status = 'conflict' then 'conflicting_duplicate_key'
+                else invalid_reason
+            end as reason,
             source_file,
             raw_line
 
-        from {{ landing_rejects_relation(source_name) }}
-        {%- if incremental %}
-        where _batch_id = '{{ invocation_id }}'
-        {%- endif %}
+        from base
+        where _status in ('invalid', 'conflict', 'unreadable')
 
     )
 
-    select *, cast(null as {{ dbt.type_string() }}) as raw_line from invalid
-    union all
-    select *, cast(null as {{ dbt.type_string() }}) as raw_line from conflicting
-    union all
-    select * from unreadable
-{% endmacro %}
-
-
-{#
-    Pre-hook of an incremental quarantine model: the conflict rows of the keys
-    this batch touches are recomputed, so drop the old ones first.
-#}
-{% macro forget_batch_conflicts(source_name) %}
-    {%- if not execute or not is_incremental() or optout_sources()[source_name].get('latest_by') -%}{{ return('') }}{%- endif -%}
-    {%- set pk = optout_sources()[source_name]['primary_key'] -%}
-    {{ return("delete from " ~ this ~ " where reason = 'conflicting_duplicate_key' and "
-        ~ clean_text(pk) ~ " in (" ~ batch_keys(source_name) ~ ")") }}
-{% endmacro %}
-
-
-{# The rejects table the base model's post-hook writes (see persist_landing_rejects). #}
-{% macro landing_rejects_relation(source_name) %}
-    {%- set base = ref('base_messaging__' ~ source_name) -%}
-    {{ return(base.schema ~ '.landing_rejects__' ~ source_name) }}
+    select * from final
 {% endmacro %}

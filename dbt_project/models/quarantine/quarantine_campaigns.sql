@@ -1,12 +1,5 @@
--- Incremental: appends this build's bad rows; the conflict rows of the keys it
--- touches are dropped first (pre-hook) and recomputed.
-{{
-    config(
-        alias='campaigns',
-        materialized=keyed_incremental_materialization(),
-        incremental_strategy='append',
-        pre_hook="{{ forget_batch_conflicts('campaigns') }}",
-    )
-}}
+-- Landing rows of `campaigns` that break the contract, conflict or cannot be read,
+-- with their text and reason (docs/CONTRACT.md §2).
+{{ config(alias='campaigns') }}
 
-{{ quarantine_rows('campaigns', incremental=is_incremental()) }}
+{{ quarantine_rows('campaigns') }}

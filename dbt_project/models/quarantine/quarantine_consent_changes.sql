@@ -1,12 +1,5 @@
--- Incremental: appends this build's bad rows; the conflict rows of the keys it
--- touches are dropped first (pre-hook) and recomputed.
-{{
-    config(
-        alias='consent_changes',
-        materialized=keyed_incremental_materialization(),
-        incremental_strategy='append',
-        pre_hook="{{ forget_batch_conflicts('consent_changes') }}",
-    )
-}}
+-- Landing rows of `consent_changes` that break the contract, conflict or cannot be read,
+-- with their text and reason (docs/CONTRACT.md §2).
+{{ config(alias='consent_changes') }}
 
-{{ quarantine_rows('consent_changes', incremental=is_incremental()) }}
+{{ quarantine_rows('consent_changes') }}

@@ -1,12 +1,5 @@
--- Incremental: appends this build's bad rows; the conflict rows of the keys it
--- touches are dropped first (pre-hook) and recomputed.
-{{
-    config(
-        alias='events',
-        materialized=keyed_incremental_materialization(),
-        incremental_strategy='append',
-        pre_hook="{{ forget_batch_conflicts('events') }}",
-    )
-}}
+-- Landing rows of `events` that break the contract, conflict or cannot be read,
+-- with their text and reason (docs/CONTRACT.md §2).
+{{ config(alias='events') }}
 
-{{ quarantine_rows('events', incremental=is_incremental()) }}
+{{ quarantine_rows('events') }}

@@ -1,12 +1,5 @@
--- Incremental: appends this build's bad rows; the conflict rows of the keys it
--- touches are dropped first (pre-hook) and recomputed.
-{{
-    config(
-        alias='interactions',
-        materialized=keyed_incremental_materialization(),
-        incremental_strategy='append',
-        pre_hook="{{ forget_batch_conflicts('interactions') }}",
-    )
-}}
+-- Landing rows of `interactions` that break the contract, conflict or cannot be read,
+-- with their text and reason (docs/CONTRACT.md §2).
+{{ config(alias='interactions') }}
 
-{{ quarantine_rows('interactions', incremental=is_incremental()) }}
+{{ quarantine_rows('interactions') }}

@@ -1,19 +1,13 @@
--- Clean `campaigns`: one row per campaign_id, exact duplicates removed.
--- Incremental: a build recomputes only the keys its new files carry, from all
--- their rows, and replaces them (delete+insert), as a full rebuild would.
-{{
-    config(
-        materialized=keyed_incremental_materialization(),
-        unique_key='campaign_id',
-        incremental_strategy='delete+insert',
-    )
-}}
+-- Clean `campaigns`: one row per campaign_id, duplicates removed; conflicting
+-- rows are in the quarantine (docs/CONTRACT.md §3). Nothing is copied: on DuckDB
+-- this is a view of the settled base rows.
+{{ config(materialized=staging_materialization()) }}
 
 with
 
-ranked as (
+base as (
 
-    {{ ranked_valid_rows('campaigns', keys_of_this_batch=is_incremental()) | indent(4) }}
+    {{ settled_base('campaigns') | indent(4) }}
 
 ),
 
@@ -27,8 +21,8 @@ final as (
         started_at,
         source_file
 
-    from ranked
-    where _key_rank = 1
+    from base
+    where _status = 'clean'
 
 )
 

@@ -1,19 +1,13 @@
--- Clean `users`: the latest version of each user (greatest updated_at).
--- Incremental: a build recomputes only the keys its new files carry, from all
--- their rows, and replaces them (delete+insert), as a full rebuild would.
-{{
-    config(
-        materialized=keyed_incremental_materialization(),
-        unique_key='user_id',
-        incremental_strategy='delete+insert',
-    )
-}}
+-- Clean `users`: the latest version of each user (greatest updated_at); conflicting
+-- rows are in the quarantine (docs/CONTRACT.md §3). Nothing is copied: on DuckDB
+-- this is a view of the settled base rows.
+{{ config(materialized=staging_materialization()) }}
 
 with
 
-ranked as (
+base as (
 
-    {{ ranked_valid_rows('users', keys_of_this_batch=is_incremental()) | indent(4) }}
+    {{ settled_base('users') | indent(4) }}
 
 ),
 
@@ -31,8 +25,8 @@ final as (
         updated_at,
         source_file
 
-    from ranked
-    where _key_rank = 1
+    from base
+    where _status = 'clean'
 
 )
 

@@ -2,8 +2,7 @@
 
 dagster-dbt reads `target/manifest.json` when the definitions are imported. The install
 step (`make manifest`, i.e. `dbt parse`) writes it; `prepare_manifest` writes it at start-up
-when it is missing, when it was parsed against another warehouse file name (dbt-duckdb
-names the database after the file stem, and the manifest records it), and on every start
+when it is missing, when it was parsed for another engine, and on every start
 under `dagster dev` (what `DbtProject.prepare_if_dev()` does, but with the dbt of this
 environment rather than whatever `dbt` is on PATH).
 """
@@ -35,11 +34,15 @@ __all__ = ["DBT_PROJECT", "DAGSTER_TARGET_PATH", "dbt_resource", "prepare_manife
 
 
 def manifest_database(manifest: Mapping[str, Any]) -> str | None:
-    """The database (= warehouse file stem) the manifest's models were parsed against."""
-    for node in manifest.get("nodes", {}).values():
-        if node.get("resource_type") == "model":
-            return node.get("database")
-    return None
+    """The databases the manifest's models were parsed against, comma-separated (DuckDB:
+    the profile's fixed names `published,state`, whatever the files are called; Spark:
+    none)."""
+    names = {
+        node.get("database")
+        for node in manifest.get("nodes", {}).values()
+        if node.get("resource_type") == "model"
+    }
+    return ",".join(sorted(name for name in names if name)) or None
 
 
 def manifest_identity(manifest: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -52,7 +55,7 @@ def expected_identity(settings: Settings) -> tuple[str, str | None]:
     """The manifest identity a build with these settings needs."""
     if settings.target == "spark":
         return "spark", None
-    return "duckdb", settings.warehouse.stem
+    return "duckdb", "published,state"
 
 
 def describe_identity(identity: tuple[str | None, str | None]) -> str:
@@ -82,7 +85,7 @@ def _lock(path: Path) -> Iterator[None]:
 def _parse(settings: Settings, target: Path) -> None:
     env = {
         **os.environ,
-        **settings.dbt_env(settings.warehouse),
+        **settings.dbt_env(),
         "DBT_TARGET_PATH": os.fspath(target),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
@@ -100,8 +103,8 @@ def _parse(settings: Settings, target: Path) -> None:
 
 
 def prepare_manifest(settings: Settings | None = None) -> dict[str, Any]:
-    """Return the parsed manifest, (re)parsing first when it is missing, stale for this
-    warehouse name, or when running under `dagster dev`."""
+    """Return the parsed manifest, (re)parsing first when it is missing, parsed for
+    another engine, or when running under `dagster dev`."""
     settings = settings or Settings.from_env()
     path = DBT_PROJECT.manifest_path
     expected = expected_identity(settings)

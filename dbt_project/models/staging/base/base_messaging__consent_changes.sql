@@ -1,12 +1,13 @@
--- Landing rows of `consent_changes`: raw text, typed values and invalid_reason.
--- Incremental by file: each run appends the files not loaded yet (the
--- landing view holds only those); see macros/landing.sql.
+-- Every landing row of `consent_changes`, typed and validated in one pass, with its status
+-- (docs/CONTRACT.md §3). Incremental by file: each build appends the files no
+-- build has loaded (the landing view holds only those); the post-hook settles
+-- the load in the same transaction (macros/staging/settle_landing_load.sql).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
-        post_hook="{{ persist_landing_rejects('consent_changes') }}",
+        post_hook="{{ settle_landing_load('consent_changes') }}",
     )
 }}
 
-{{ landing_base('consent_changes') }}
+{{ landing_typed('consent_changes') }}

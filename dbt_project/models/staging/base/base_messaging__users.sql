@@ -1,12 +1,13 @@
--- Landing rows of `users`: raw text, typed values and invalid_reason.
--- Incremental by file: each run appends the files not loaded yet (the
--- landing view holds only those); see macros/landing.sql.
+-- Every landing row of `users`, typed and validated in one pass, with its status
+-- (docs/CONTRACT.md §3). Incremental by file: each build appends the files no
+-- build has loaded (the landing view holds only those); the post-hook settles
+-- the load in the same transaction (macros/staging/settle_landing_load.sql).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
-        post_hook="{{ persist_landing_rejects('users') }}",
+        post_hook="{{ settle_landing_load('users') }}",
     )
 }}
 
-{{ landing_base('users') }}
+{{ landing_typed('users') }}
