@@ -1,10 +1,16 @@
-"""The same dbt project on Apache Spark (dbt-spark, `method: session`, local[2]).
+"""The same dbt project on Apache Spark (dbt-spark) against a real standalone cluster.
 
-One landing zone (synthetic days plus deliberate edge rows: time-zone offsets, fractional
-seconds on a window boundary, duplicates, a conflicting key, bad values, a malformed CSV
-line, a Parquet file) is built on DuckDB and on Spark, each first without the last day and
-then incrementally with it. Every mart must be identical row for row, and every export
-byte-identical, whichever engine built and serves it (OPTOUT_TARGET).
+One module-scoped cluster (a Master, one Worker and the Spark Thrift server, started from
+the pyspark wheel on free loopback ports; orchestration/lib/spark_cluster.py) serves every
+test here. One landing zone, in a folder whose name holds [ ] * ? (paths are not globs),
+with synthetic days plus deliberate edge rows (time-zone offsets, fractional seconds on a
+window boundary, duplicates, a conflicting key, bad values, lines with too few fields, bytes
+that are not UTF-8, an unterminated quote, a quoted line break, a Parquet file, hidden
+files) is built on DuckDB and through `method: thrift`, incrementally in three loads (the
+last through Dagster) with a late and a re-delivered file. Every mart must be identical
+row for row, and every export byte-identical, whichever engine built and serves it. Then:
+a build that fails a test publishes nothing, the readers work without any access to the
+warehouse folder, and a `method: session` build (local Spark in dbt) agrees with DuckDB.
 """
 
 from __future__ import annotations
@@ -12,6 +18,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import decimal
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -19,9 +31,11 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import COLUMNS, build, settings_for, write_csv
 
+from orchestration.build import BuildError, run_build
 from orchestration.exports import KINDS, write_export
 from orchestration.generator import generate
-from orchestration.marts import marts_source, read_marts
+from orchestration.lib.spark_cluster import Cluster, start, stop
+from orchestration.marts import mart_names, marts_source, read_marts
 from orchestration.ranges import RANGES, resolve_range
 
 END = dt.date(2026, 1, 31)
@@ -196,81 +210,182 @@ def _write_edges(raw: Path) -> None:
     columns = COLUMNS["events"]
     table = pa.table({c: [row.get(c) for row in EDGE_EVENTS] for c in columns})
     pq.write_table(table, raw / "events" / "events_edge.parquet")
-    # One line with too few fields: rejected by both readers, counted as raw and quarantined.
-    with open(raw / "events" / "events_edge.csv", "w", encoding="utf-8") as handle:
-        handle.write(",".join(columns) + "\n")
-        handle.write("edge-e3,edge-u1,app_open,2026-01-21T00:00:00Z\n")
-        handle.write("edge-e4,edge-u1\n")
+    header = ",".join(columns) + "\n"
+    # Lines both readers reject (too few and too many fields, bytes that are not UTF-8):
+    # raw rows, quarantined with their text.
+    (raw / "events" / "events_edge.csv").write_bytes(
+        (header + "edge-e3,edge-u1,app_open,2026-01-21T00:00:00Z\nedge-e4,edge-u1\n").encode()
+        + b"edge-e5,edge-u1,caf\xe9,2026-01-21T00:00:00Z\n"
+        + b"edge-e6,edge-u1,app_open,2026-01-21T00:00:00Z,extra\n"
+    )
+    # An unterminated quote swallows the lines after it unless the file is read line by
+    # line; a quoted line break is one field. edge-q1 and edge-q3 are clean rows.
+    (raw / "events" / "events_quotes.csv").write_text(
+        header
+        + "edge-q1,edge-u1,app_open,2026-01-21T01:00:00Z\n"
+        + 'edge-q2,edge-u1,"app_open,2026-01-21T02:00:00Z\n'
+        + "edge-q3,edge-u1,app_open,2026-01-21T03:00:00Z\n",
+        encoding="utf-8",
+    )
+    (raw / "events" / "events_multiline.csv").write_text(
+        header + 'edge-m1,edge-u1,"two\nlines",2026-01-21T04:00:00Z\n', encoding="utf-8"
+    )
+    # Spark's file sources never list names starting with . or _ (DuckDB reports them).
+    for hidden in (".events_hidden.csv", "_events_partial.csv"):
+        (raw / "events" / hidden).write_text(header, encoding="utf-8")
 
 
-def _build_twice(settings, raw: Path, held: Path) -> None:
-    build(settings)  # all but the last day: a full build
-    for file in sorted(held.rglob("*.csv")):
-        target = raw / file.parent.name / file.name
-        target.write_bytes(file.read_bytes())
-    build(settings)  # the last day: an incremental build
+HIDDEN = {"events/.events_hidden.csv", "events/_events_partial.csv"}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory):
-    """(duckdb settings, spark settings), both built on the same files."""
+def cluster(tmp_path_factory):
+    """A standalone cluster on free loopback ports, stopped when the module is done."""
+    spark = Cluster(
+        home=tmp_path_factory.mktemp("spark-cluster"),
+        master_port=_free_port(),
+        thrift_port=_free_port(),
+        ui_port=_free_port(),
+        workers=1,
+        worker_cores=2,
+        worker_memory="2g",
+        executor_memory="1g",
+        driver_memory="1g",
+    )
+    try:
+        start(spark)
+        yield spark
+    finally:
+        stop(spark)
+
+
+def _loads(raw: Path, held: Path) -> list[list[Path]]:
+    """The files of the second and third load, moved out of the landing zone: the last two
+    days, a re-delivered copy of an earlier day (load 2) and a late file (load 3)."""
+    days = [END - dt.timedelta(days=1), END]
+    loads = []
+    for day in days:
+        files = sorted(raw.rglob(f"*_{day.isoformat()}.csv"))
+        loads.append(files)
+    early = sorted(raw.glob("sends/sends_*.csv"))[2]
+    redelivered = raw / "sends" / (early.stem + " re-sent [2].csv")
+    shutil.copyfile(early, redelivered)
+    loads[0].append(redelivered)
+    late = raw / "consent_changes" / "consent_changes_2026-01-20_late.csv"
+    write_csv(late, "consent_changes", [{
+        "change_id": "late-c1", "user_id": "edge-u1", "channel": "email",
+        "status": "opted_in", "changed_at": "2026-01-20T08:00:00Z", "source": "api",
+    }])  # fmt: skip
+    loads[1].append(late)
+    moved = []
+    for files in loads:
+        moved.append([])
+        for file in files:
+            target = held / file.relative_to(raw)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            file.rename(target)
+            moved[-1].append(target)
+    return moved
+
+
+def _deliver(raw: Path, held: Path, files: list[Path]) -> None:
+    for file in files:
+        shutil.copyfile(file, raw / file.relative_to(held))
+
+
+def _dagster_build(settings, cluster: Cluster, partition: str, work: Path) -> None:
+    """The dbt assets materialized by Dagster for one partition, the cluster given as the
+    `optout` resource's settings. A process of its own: the assets load the dbt manifest
+    parsed for Spark when they are imported (into `work`, not the project's target/)."""
+    script = f"""
+import sys
+from pathlib import Path
+from dagster_dbt import DbtProject
+import orchestration.defs.dbt.resources as resources
+resources.DBT_PROJECT = DbtProject(
+    project_dir=resources.DBT_PROJECT_DIR, profiles_dir=resources.DBT_PROJECT_DIR,
+    target_path=Path({str(work / "target")!r}))
+resources.DAGSTER_TARGET_PATH = Path({str(work / "target" / "dagster")!r})
+from dagster import DagsterInstance, materialize
+from orchestration.build import dbt_resource
+from orchestration.defs.dbt.assets import optout_dbt_models
+from orchestration.defs.resources import OptoutSettings
+result = materialize(
+    [optout_dbt_models], partition_key={partition!r}, instance=DagsterInstance.ephemeral(),
+    resources={{"dbt": dbt_resource(), "optout": OptoutSettings(
+        raw_dir={str(settings.raw_dir)!r}, warehouse={str(settings.warehouse)!r},
+        export_dir={str(settings.export_dir)!r}, spark_warehouse={str(settings.spark_warehouse)!r},
+        target="spark", spark_method="thrift", spark_host={cluster.host!r},
+        spark_port={cluster.thrift_port})}},
+    raise_on_error=False)
+print([e.message for e in result.get_step_failure_events()])
+sys.exit(0 if result.success else 1)
+"""
+    # The manifest the assets are defined from is parsed for OPTOUT_TARGET=spark.
+    env = {**os.environ, "OPTOUT_TARGET": "spark", "DAGSTER_HOME": str(work)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+
+
+@pytest.fixture(scope="module")
+def engines(cluster, tmp_path_factory):
+    """(duckdb settings, spark settings), both built on the same files in the same loads."""
     root = tmp_path_factory.mktemp("engines")
-    raw, held = root / "raw", root / "held"
+    raw, held = root / "landing [a]*?", root / "held"
     generate(raw, users=150, days=14, seed=11, end_date=END)
     _write_edges(raw)
-    for file in raw.rglob(f"*_{END.isoformat()}.csv"):
-        (held / file.parent.name).mkdir(parents=True, exist_ok=True)
-        file.rename(held / file.parent.name / file.name)
+    loads = _loads(raw, held)
     duck = dataclasses.replace(settings_for(root / "duckdb"), raw_dir=raw)
     spark = dataclasses.replace(
         settings_for(root / "spark"),
         raw_dir=raw,
         target="spark",
-        spark_warehouse=root / "spark" / "spark-warehouse",
-        spark_driver_memory="1g",
+        spark_method="thrift",
+        spark_host=cluster.host,
+        spark_port=cluster.thrift_port,
+        spark_warehouse=root / "spark" / "local",  # the build's lock and dbt's artifacts
     )
-    # DuckDB first, on a copy of the held files' moves: both see the same two states.
-    _build_twice(duck, raw, held)
-    for file in held.rglob("*.csv"):
-        (raw / file.parent.name / file.name).unlink()
-    _build_twice(spark, raw, held)
+    build(duck)
+    build(spark)
+    _deliver(raw, held, loads[0])
+    build(duck)
+    build(spark)
+    _deliver(raw, held, loads[1])
+    build(duck)
+    _dagster_build(spark, cluster, END.isoformat(), root / "dagster")
     return duck, spark
 
 
 def _mart_tables(settings) -> list[str]:
-    return sorted(p.name for p in (settings.spark_warehouse / "marts.db").iterdir())
+    return mart_names(settings)
+
+
+# When a file was loaded differs from build to build.
+_BUILD_TIME_COLUMNS = {"fct_landing_files": "loaded_at"}
 
 
 def _rows(settings, table: str) -> tuple[list[str], list[tuple]]:
-    columns, rows = read_marts(settings, f"select * from marts.{table}")
+    sql = f"select * from marts.{table}"
+    if table == "fct_landing_files":  # Spark does not list hidden files (test below)
+        sql += " where source_file not in ({})".format(", ".join(f"'{h}'" for h in HIDDEN))
+    columns, rows = read_marts(settings, sql)
+    if table in _BUILD_TIME_COLUMNS:
+        keep = [i for i, c in enumerate(columns) if c != _BUILD_TIME_COLUMNS[table]]
+        columns, rows = [columns[i] for i in keep], [tuple(r[i] for i in keep) for r in rows]
     # Same values, same types: DuckDB gives Decimal for no mart column, Spark neither.
     assert not any(isinstance(v, decimal.Decimal) for row in rows for v in row)
     return columns, sorted(rows, key=lambda row: [(v is None, str(v)) for v in row])
 
 
-def test_spark_builds_every_mart_of_duckdb(engines):
-    duck, spark = engines
-    duck_tables = [row[0] for row in read_marts(duck, _TABLES_SQL)[1]]
-    assert _mart_tables(spark) == duck_tables
-    for name in (
-        "fct_optouts",
-        "fct_push_before_optout_7d",
-        "fct_last_campaign",
-        "fct_optout_retention",
-        "fct_last_events_retain_churn",
-        "agg_optouts_daily",
-    ):
-        assert name in duck_tables
-
-
-_TABLES_SQL = (
-    "select table_name from information_schema.tables where table_schema = 'marts' "
-    "order by table_name"
-)
-
-
-def test_every_mart_is_identical_row_for_row(engines):
-    duck, spark = engines
+def _differing_marts(duck, spark) -> list:
     differing = []
     for table in _mart_tables(spark):
         duck_columns, duck_rows = _rows(duck, table)
@@ -279,7 +394,28 @@ def test_every_mart_is_identical_row_for_row(engines):
         assert duck_rows, f"{table} is empty: the comparison would prove nothing"
         if spark_rows != duck_rows:
             differing.append((table, set(duck_rows) ^ set(spark_rows)))
-    assert differing == []
+    return differing
+
+
+def test_spark_builds_every_mart_of_duckdb(engines):
+    duck, spark = engines
+    duck_tables = mart_names(duck)
+    assert _mart_tables(spark) == duck_tables
+    for name in (
+        "fct_optouts",
+        "fct_push_before_optout_7d",
+        "fct_last_campaign",
+        "fct_optout_retention",
+        "fct_last_events_retain_churn",
+        "agg_optouts_daily",
+        "fct_landing_files",
+    ):
+        assert name in duck_tables
+
+
+def test_every_mart_is_identical_row_for_row(engines):
+    duck, spark = engines
+    assert _differing_marts(duck, spark) == []
 
 
 def test_spark_gets_the_dialect_sensitive_edges_right(engines):
@@ -375,10 +511,6 @@ def _asset_graph(manifest: dict) -> dict:
 
 def test_dagster_asset_graph_is_the_same_on_spark(tmp_path):
     """The Dagster assets come from the manifest: parsed for Spark, it gives the same graph."""
-    import json
-    import os
-    import subprocess
-
     from orchestration.build import dbt_executable
     from orchestration.config import DBT_PROJECT_DIR
     from orchestration.defs.dbt.resources import manifest_identity, prepare_manifest
@@ -461,6 +593,9 @@ def test_dagster_export_assets_read_spark_when_the_resource_says_so(engines, tmp
             export_dir=str(export_dir),
             target=settings.target,
             spark_warehouse=str(settings.spark_warehouse),
+            spark_method=settings.spark_method,
+            spark_host=settings.spark_host,
+            spark_port=settings.spark_port,
         )
         result = materialize(
             export_assets,
@@ -486,3 +621,229 @@ def test_an_unknown_target_is_a_one_line_error(monkeypatch, capsys, tmp_path):
         "optout: error: OPTOUT_TARGET must be duckdb or spark, got 'bigquery'\n"
     )
     assert not (tmp_path / "exports").exists()
+
+
+def test_an_unknown_spark_method_is_a_one_line_error(monkeypatch, capsys, tmp_path):
+    from orchestration import cli
+
+    monkeypatch.setenv("OPTOUT_TARGET", "spark")
+    monkeypatch.setenv("OPTOUT_SPARK_METHOD", "connect")
+    assert cli.main(["export", "--range", "last_week"]) == 2
+    assert capsys.readouterr().err == (
+        "optout: error: OPTOUT_SPARK_METHOD must be session or thrift, got 'connect'\n"
+    )
+
+
+# --- what Spark reads, and what it does not -----------------------------------------------
+
+
+def test_lines_a_csv_reader_cannot_parse_are_quarantined_with_their_text(engines):
+    """Both engines: too few / too many fields and bytes that are not UTF-8 are unreadable
+    rows; the unterminated quote of edge-q2 is read line by line, so edge-q3 after it is a
+    clean row and edge-q2 alone is quarantined; a quoted line break is one clean row."""
+    sql = (
+        "select source_file, read_mode, raw_rows, clean_rows, quarantined_rows "
+        "from marts.fct_landing_files where source_file in "
+        "('events/events_edge.csv', 'events/events_quotes.csv', 'events/events_multiline.csv') "
+        "order by source_file"
+    )
+    expected = [
+        ("events/events_edge.csv", "csv", 4, 1, 3),
+        ("events/events_multiline.csv", "csv", 1, 1, 0),
+        ("events/events_quotes.csv", "line by line", 3, 2, 1),
+    ]
+    for settings in engines:
+        assert read_marts(settings, sql)[1] == expected, settings.target
+    _, spark = engines
+    balanced = read_marts(
+        spark,
+        "select count(*) from marts.agg_load_reconciliation where source_name = 'events' "
+        "and raw_rows = clean_rows + quarantined_rows + duplicate_rows_removed",
+    )[1]
+    assert balanced == [(1,)]
+
+
+def test_hidden_files_are_not_listed_by_spark(engines):
+    """A known difference: Spark's file sources never list names starting with . or _, so
+    its inventory lacks them; DuckDB lists them as not read. Neither reads them."""
+    duck, spark = engines
+    sql = "select source_file, status from marts.fct_landing_files order by source_file"
+    duck_files = dict(read_marts(duck, sql)[1])
+    spark_files = dict(read_marts(spark, sql)[1])
+    assert {f: duck_files[f] for f in HIDDEN} == dict.fromkeys(HIDDEN, "not read")
+    assert HIDDEN.isdisjoint(spark_files)
+    assert {f: s for f, s in duck_files.items() if f not in HIDDEN} == spark_files
+
+
+def _spark_sql(cluster: Cluster, sql: str) -> list[tuple]:
+    """A query straight to the Thrift server (what a BI tool sees)."""
+    from orchestration.marts import thrift_connect
+
+    connection = thrift_connect(cluster.host, cluster.thrift_port)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+def test_each_load_is_a_partition_and_repeated_keys_are_settled_apart(engines, cluster):
+    """Incremental staging on Parquet: three loads, three partitions of the base table (no
+    file read twice), and the repeated keys (the re-delivered sends, the conflicting key)
+    in the side table that settles them, not a ranking of every row."""
+    _, spark = engines
+    partitions = _spark_sql(cluster, "show partitions staging.base_messaging__sends")
+    assert len(partitions) == 3
+    loads = _spark_sql(
+        cluster,
+        "select _load_id, count(*) from staging.landing_files__sends group by _load_id",
+    )
+    assert sorted(p[0].split("=", 1)[1] for p in partitions) == sorted(r[0] for r in loads)
+    files = _spark_sql(
+        cluster,
+        "select source_file, count(*) from staging.landing_files__sends group by source_file "
+        "having count(*) > 1",
+    )
+    assert files == []
+    statuses = dict(
+        _spark_sql(
+            cluster,
+            "select _status, count(*) from staging.landing_repeated__sends group by _status",
+        )
+    )
+    duplicates = read_marts(
+        spark,
+        "select duplicate_rows_removed from marts.agg_load_reconciliation "
+        "where source_name = 'sends'",
+    )[1][0][0]
+    assert statuses["duplicate"] == duplicates > 1
+    assert statuses["conflict"] == 1  # edge-s4's first row lost to the later file's
+
+
+def test_the_marts_views_point_at_the_published_build(engines, cluster):
+    _, spark = engines
+    published = marts_source(spark).published()
+    assert published is not None and published.build_id
+    views = _spark_sql(cluster, "show views in marts")
+    assert sorted(v[1] for v in views if not v[2]) == mart_names(spark)
+    assert (
+        _spark_sql(cluster, "select count(*) from marts.fct_optouts")
+        == read_marts(spark, "select count(*) from marts.fct_optouts")[1]
+    )
+    databases = [d[0] for d in _spark_sql(cluster, "show databases like 'marts__*'")]
+    assert f"marts__{published.build_id}" in databases
+    assert len(databases) <= 2  # this build and the one before it; older ones dropped
+
+
+def _snapshot(settings) -> dict:
+    return {t: _rows(settings, t) for t in _mart_tables(settings)}
+
+
+def test_a_build_that_fails_a_test_leaves_the_published_marts(engines, cluster, tmp_path):
+    """Retention windows given twice make a uniqueness test on fct_optout_retention fail
+    after the marts of the build were written: nothing is published."""
+    duck, spark = engines
+    before = _snapshot(spark)
+    published = marts_source(spark).published()
+    with pytest.raises(BuildError, match="dbt build failed"):
+        run_build(spark, extra_vars={"retention_windows": [1, 3, 3]}, log=lambda line: None)
+    assert marts_source(spark).published() == published
+    assert _snapshot(spark) == before
+    databases = [d[0] for d in _spark_sql(cluster, "show databases like 'marts__*'")]
+    assert len(databases) >= 2  # the failed build's own database, never published
+    export = dataclasses.replace(spark, export_dir=tmp_path / "spark")
+    again = dataclasses.replace(duck, export_dir=tmp_path / "duckdb")
+    assert (
+        write_export(export, "suppression", None).path.read_bytes()
+        == write_export(again, "suppression", None).path.read_bytes()
+    )
+
+
+# Run in a process of its own: any access to the forbidden folders raises.
+_NO_FILES = """
+import sys
+forbidden = tuple(sys.argv[1].split("|"))
+def guard(event, args):
+    if event in ("open", "os.listdir", "os.scandir", "os.mkdir") and args and isinstance(
+            args[0], (str, bytes)) and str(args[0]).startswith(forbidden):
+        raise PermissionError(f"{event} {args[0]}: the reader went to the file system")
+sys.addaudithook(guard)
+from orchestration.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_readers_need_no_access_to_the_warehouse_folder(engines, cluster, tmp_path):
+    """`optout export` and `optout status` through the Thrift server, in a process that may
+    not open anything under the cluster's folder or OPTOUT_SPARK_WAREHOUSE (unreadable)."""
+    duck, spark = engines
+    unreadable = tmp_path / "no-access"
+    unreadable.mkdir(mode=0)
+    env = {
+        **os.environ,
+        **spark.dbt_env(),
+        "OPTOUT_SPARK_WAREHOUSE": str(unreadable),
+        "OPTOUT_EXPORT_DIR": str(tmp_path / "exports"),
+    }
+    forbidden = f"{cluster.home}|{unreadable}"
+    run = [sys.executable, "-c", _NO_FILES, forbidden]
+    export = subprocess.run(
+        [*run, "export", "--kind", "status_changes", "--range", "last_month",
+         "--as-of", END.isoformat()],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    [written] = (tmp_path / "exports").glob("*.csv")
+    expected = write_export(
+        dataclasses.replace(duck, export_dir=tmp_path / "duckdb"),
+        "status_changes",
+        resolve_range("last_month", as_of=END.isoformat()),
+        "csv",
+    )
+    assert written.read_bytes() == expected.path.read_bytes()
+    status = subprocess.run([*run, "status"], env=env, capture_output=True, text=True, check=False)
+    assert status.returncode == 0, status.stderr
+    assert "events" in status.stdout and " NO" not in status.stdout
+    # The guard works: the same reader told to read local files fails.
+    local = subprocess.run(
+        [*run, "status"],
+        env={**env, "OPTOUT_SPARK_METHOD": "session"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert local.returncode != 0
+
+
+# --- method: session ----------------------------------------------------------------------
+
+
+def test_a_local_session_build_agrees_with_duckdb(tmp_path):
+    """`method: session` (a local Spark inside dbt, no cluster): the same marts as DuckDB and
+    the same export, read from the published build's folders."""
+    raw = tmp_path / "raw"
+    generate(raw, users=40, days=4, seed=5, end_date=END)
+    duck = dataclasses.replace(settings_for(tmp_path / "duckdb"), raw_dir=raw)
+    spark = dataclasses.replace(
+        settings_for(tmp_path / "spark"),
+        raw_dir=raw,
+        target="spark",
+        spark_warehouse=tmp_path / "spark" / "warehouse",
+        spark_driver_memory="1g",
+    )
+    build(duck)
+    build(spark)
+    assert marts_source(spark).published().build_id
+    assert _mart_tables(spark) == mart_names(duck)
+    differing = [
+        (t, set(d[1]) ^ set(s[1]))
+        for t in _mart_tables(spark)
+        if (d := _rows(duck, t)) != (s := _rows(spark, t))
+    ]
+    assert differing == []
+    files = [
+        write_export(dataclasses.replace(s, export_dir=tmp_path / s.target), "suppression", None)
+        for s in (duck, spark)
+    ]
+    assert files[0].path.read_bytes() == files[1].path.read_bytes()
