@@ -140,6 +140,11 @@ def _ensure_folder(folder: Path, what: str) -> None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise BuildError(f"cannot create the {what} folder {folder}: {exc.strerror}") from None
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        raise BuildError(
+            f"the {what} folder {folder} is on a read-only file system; "
+            "remount it read-write or point the setting elsewhere"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BuildError(
             f"the {what} folder {folder} is not writable by this user; "
@@ -371,6 +376,7 @@ def run_build(
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_USE_COLORS": "true" if sys.stdout.isatty() else "false",
         }
+        lines: list[str] = []
         with subprocess.Popen(
             args,
             cwd=DBT_PROJECT_DIR,
@@ -387,13 +393,38 @@ def run_build(
                 with _stop_child_on_signals(process):
                     for line in process.stdout:
                         sys.stdout.write(line)
+                        lines.append(line.rstrip("\n"))
                         if log is not None:
-                            log(line.rstrip("\n"))
+                            log(lines[-1])
                     process.wait()
             except BaseException:
                 _stop(process)
                 raise
         if process.returncode != 0:
-            raise BuildError(
-                "dbt build failed (see the messages above); the previous warehouse is unchanged"
+            raise BuildError(failure_summary(lines, settings))
+
+
+# What dbt's output says, in the words a user can act on (first match wins).
+_OUR_MESSAGES = ("landing file ", "landing zone ", "var load_through ", "var as_of ")
+
+
+def failure_summary(lines: list[str], settings: Settings) -> str:
+    """One line for a failed dbt build: the project's own message when dbt printed one
+    (a bad landing file, an empty landing zone, a bad var), the cause when the disk or the
+    file system refused, else a pointer to dbt's messages above."""
+    unchanged = "The previous warehouse is unchanged."
+    for line in lines:
+        text = line.strip()
+        for start in _OUR_MESSAGES:
+            if text.startswith(start):
+                return f"{text} {unchanged}"
+    folder = settings.warehouse.parent
+    for line in lines:
+        if "No space left on device" in line:
+            return (
+                f"the disk holding {folder} is full: free space there (or set OPTOUT_WAREHOUSE "
+                f"and OPTOUT_STATE to a bigger disk) and build again. {unchanged}"
             )
+        if "Read-only file system" in line or "Permission denied" in line:
+            return f"cannot write in {folder} ({line.strip()[:200]}). {unchanged}"
+    return f"dbt build failed (see the messages above). {unchanged}"

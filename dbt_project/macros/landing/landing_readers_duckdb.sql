@@ -9,6 +9,14 @@
     {{ return(modules.re.sub('([\\[*?])', '[\\1]', path | string)) }}
 {% endmacro %}
 
+{#
+    The read_csv compression option for a file, never left to detection
+    (which misreads paths holding a `?`).
+#}
+{% macro duckdb__compression_option(path) %}
+    {{- return("compression = '" ~ ('gzip' if (path | string | lower).endswith('.gz') else 'none') ~ "'") -}}
+{% endmacro %}
+
 {# [(path, size)] of every file under raw_dir, sorted by path. #}
 {% macro duckdb__landing_list_entries(raw_dir) %}
     {% set result = run_query("select filename, size from read_blob("
@@ -33,7 +41,8 @@
     {% for file in files %}
         {% do selects.append("select " ~ loop.index ~ " as i, (select line from read_csv("
             ~ optout_sql_string(duckdb__glob_literal(file)) ~ ", " ~ duckdb__line_reader_options() ~ ", "
-            ~ "ignore_errors = true, strict_mode = false, parallel = false) limit 1) as line") %}
+            ~ "ignore_errors = true, strict_mode = false, parallel = false, "
+            ~ duckdb__compression_option(file) ~ ") limit 1) as line") %}
     {% endfor %}
     {% set result = run_query(selects | join(' union all ')) %}
     {% for row in result.rows %}{% do headers.update({files[row[0] - 1]: row[1]}) %}{% endfor %}
@@ -61,8 +70,8 @@
     {% for entry in csv_entries %}
         {% do selects.append("select " ~ optout_sql_string(entry.source_file) ~ ", 'csv', greatest(count(*) - 1, 0) "
             ~ "from read_csv(" ~ optout_sql_string(duckdb__glob_literal(entry.path)) ~ ", "
-            ~ duckdb__line_reader_options('latin-1') ~ ", strict_mode = false"
-            ~ (", compression = 'gzip'" if (entry.path | lower).endswith('.gz') else '') ~ ") "
+            ~ duckdb__line_reader_options('latin-1') ~ ", strict_mode = false, "
+            ~ duckdb__compression_option(entry.path) ~ ") "
             ~ "where trim(line, e'\\r') <> ''") %}
     {% endfor %}
     {% for entry in parquet_entries %}
@@ -84,7 +93,7 @@
     {% set relation = "read_csv(" ~ optout_sql_string(duckdb__glob_literal(entry.path))
         ~ ", header = true, auto_detect = false, columns = {" ~ columns | join(', ') ~ "}, "
         ~ "delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8', "
-        ~ ("compression = 'gzip', " if (entry.path | lower).endswith('.gz') else "")
+        ~ duckdb__compression_option(entry.path) ~ ", "
         ~ "filename = '_optout_path', store_rejects = true)" %}
     {{ return('select ' ~ landing_text_columns(spec, header, adapter.quote) ~ ', '
         ~ optout_sql_string(entry.source_file) ~ ' as source_file from ' ~ relation) }}

@@ -139,8 +139,8 @@
         with lines as (
             select rtrim(line, chr(13)) as line, row_number() over () as line_number
             from read_csv(" ~ optout_sql_string(duckdb__glob_literal(path)) ~ ", " ~ duckdb__line_reader_options()
-                ~ ", ignore_errors = true, strict_mode = false, parallel = false"
-                ~ (", compression = 'gzip'" if (path | lower).endswith('.gz') else '') ~ ")
+                ~ ", ignore_errors = true, strict_mode = false, parallel = false, "
+                ~ duckdb__compression_option(path) ~ ")
         )
         select
             line,
