@@ -19,7 +19,6 @@ so it is released only when the build and its dbt are both gone.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import errno
 import fcntl
@@ -226,9 +225,13 @@ def dbt_resource():
 
 
 def dbt_executable() -> str:
-    """The dbt of this interpreter's environment, so an un-activated venv works too."""
-    beside = Path(sys.executable).parent / "dbt"
-    return os.fspath(beside) if beside.exists() else "dbt"
+    """The dbt of this interpreter's environment (an un-activated venv works too), through
+    `optout-dbt`, which makes it die with the build that started it."""
+    for name in ("optout-dbt", "dbt"):
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return os.fspath(beside)
+    return "dbt"
 
 
 @contextlib.contextmanager
@@ -286,16 +289,6 @@ def build_target_path(settings: Settings) -> Path:
     return (
         settings.warehouse.parent / ".dbt_target" / settings.warehouse.name.removesuffix(".duckdb")
     )
-
-
-def _die_with_parent() -> None:
-    """In the dbt child: exit when the build process dies, however it dies (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    # A parent that died before prctl ran leaves us adopted: do not build alone.
-    if os.getppid() == 1:
-        os._exit(1)
 
 
 class _Interrupted(BaseException):
@@ -385,7 +378,6 @@ def run_build(
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # its own process group: stopped as a whole
-            preexec_fn=_die_with_parent,
             pass_fds=(lock_fd,),  # dbt holds the lock as long as it runs
         ) as process:
             assert process.stdout is not None

@@ -1,0 +1,1 @@
+"""Helpers shared by the CLI, the Dagster definitions and the dashboard."""
