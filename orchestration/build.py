@@ -22,6 +22,7 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -235,10 +236,15 @@ def dbt_executable() -> str:
 
 
 @contextlib.contextmanager
-def warehouse_build(settings: Settings, full_refresh: bool = False) -> Iterator[int]:
+def warehouse_build(
+    settings: Settings,
+    full_refresh: bool = False,
+    on_published: Callable[[], None] | None = None,
+) -> Iterator[int]:
     """The frame of every build, `optout build` and the Dagster dbt assets alike: check the
     landing zone, lock, point dbt at the state and a fresh file for the marts, and publish
-    that file only if the body raises nothing. Yields the lock's file descriptor.
+    that file only if the body raises nothing (then `on_published`, still under the lock).
+    Yields the lock's file descriptor.
 
     On Spark (OPTOUT_TARGET=spark) dbt-spark writes the tables of the Spark warehouse in
     place: the lock keeps one writer (its Derby metastore admits one process), and there
@@ -276,6 +282,8 @@ def warehouse_build(settings: Settings, full_refresh: bool = False) -> Iterator[
                 f"cannot publish the new marts over {files.published}: {exc.strerror}; "
                 "the previous warehouse is unchanged"
             ) from None
+        if on_published is not None:
+            on_published()
 
 
 def build_target_path(settings: Settings) -> Path:
@@ -333,6 +341,74 @@ def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
         process.wait()
 
 
+# What a build's result depends on, besides the landing files: the project's code.
+_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+
+
+def build_fingerprint(settings: Settings, dbt_vars: dict) -> str:
+    """A digest of everything a build's result depends on: the landing zone's files (names,
+    sizes, modification times: files are never edited in place), the dbt project's code,
+    the engine, the dbt vars and the package versions."""
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps([settings.target, dbt_vars], sort_keys=True, default=str).encode())
+    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            digest.update(f"{package}={metadata.version(package)}".encode())
+    for part in _PROJECT_PARTS:
+        root = DBT_PROJECT_DIR / part
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in paths:
+            digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    for folder, dirs, names in sorted(os.walk(settings.raw_dir)):
+        dirs.sort()
+        for name in sorted(names):
+            info = os.stat(os.path.join(folder, name))
+            relative = os.path.relpath(os.path.join(folder, name), settings.raw_dir)
+            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _build_record_path(settings: Settings) -> Path:
+    return settings.warehouse.with_name(settings.warehouse.name + ".build.json")
+
+
+def _identity(path: Path) -> list[int] | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return [info.st_ino, info.st_size, info.st_mtime_ns]
+
+
+def up_to_date(settings: Settings, fingerprint: str) -> str | None:
+    """When the published marts were built from exactly these inputs, the time they were
+    built (UTC, ISO); else None."""
+    try:
+        record = json.loads(_build_record_path(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("fingerprint") != fingerprint:
+        return None
+    if record.get("published") != _identity(settings.warehouse):
+        return None  # another build (Dagster, dbt) published since, or the file was replaced
+    return record.get("built_at")
+
+
+def _record_build(settings: Settings, fingerprint: str) -> None:
+    record = {
+        "fingerprint": fingerprint,
+        "published": _identity(settings.warehouse),
+        "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    path = _build_record_path(settings)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(record) + "\n")
+    os.replace(temporary, path)
+
+
 def run_build(
     settings: Settings,
     as_of: str | None = None,
@@ -341,10 +417,12 @@ def run_build(
     through: dt.date | str | None = None,
     allow_empty: bool = False,
     extra_vars: dict | None = None,
-) -> None:
+    force: bool = False,
+) -> bool:
     """Build and test every model (the `optout build` command); `through` loads only the
     landing files dated up to that day, `allow_empty` lets a landing zone without data
-    files build.
+    files build. Returns False, building nothing, when the published marts were built from
+    exactly these inputs (same landing files, code, vars) unless `force` or `full_refresh`.
 
     The same frame as the Dagster dbt assets (`warehouse_build`, `dbt_build_args`); dbt
     runs as a plain subprocess here, which spares the CLI dagster-dbt's start-up. dbt's
@@ -362,7 +440,33 @@ def run_build(
         "--log-path",
         os.fspath(target),
     ]
-    with warehouse_build(settings, full_refresh=full_refresh) as lock_fd:
+    fingerprint = None
+    if settings.target == "duckdb":
+        check_landing_zone(settings)
+        fingerprint = build_fingerprint(settings, {"as_of": as_of, **dbt_vars})
+        if not (force or full_refresh):
+            built_at = up_to_date(settings, fingerprint)
+            if built_at is not None:
+                # A build killed earlier may have left its unfinished marts: remove them.
+                with (
+                    contextlib.suppress(WarehouseBusyError),
+                    warehouse_lock(settings.warehouse, timeout_s=10),
+                ):
+                    _remove(WarehouseFiles.of(settings).next)
+                message = (
+                    f"nothing new since the build of {built_at}: the published marts are "
+                    "current (same landing files, project and options; --force rebuilds)"
+                )
+                print(message)
+                if log is not None:
+                    log(message)
+                return False
+
+    def record() -> None:
+        if fingerprint is not None:
+            _record_build(settings, fingerprint)
+
+    with warehouse_build(settings, full_refresh=full_refresh, on_published=record) as lock_fd:
         _ensure_folder(target, "dbt target")
         env = {
             **os.environ,
@@ -394,6 +498,7 @@ def run_build(
                 raise
         if process.returncode != 0:
             raise BuildError(failure_summary(lines, settings))
+    return True
 
 
 # What dbt's output says, in the words a user can act on (first match wins).

@@ -68,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build even when the landing zone holds no data file (publishes empty marts)",
     )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="build even when nothing changed since the last build (same files, code, options)",
+    )
 
     export = commands.add_parser("export", help="write an export of the marts (SPEC §5)")
     export.add_argument(
@@ -128,6 +133,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> None:
         full_refresh=args.full_refresh,
         through=through,
         allow_empty=args.allow_empty,
+        force=args.force,
     )
     _print_unread_files(settings)
     print(f"warehouse: {marts_source(settings).location}")

@@ -308,7 +308,7 @@ def test_redelivered_and_late_files_match_a_full_rebuild(tmp_path):
 def test_killed_build_leaves_the_warehouse_usable(project):
     before = sha256(project.warehouse)
     proc = subprocess.Popen(
-        [*OPTOUT, "build"],
+        [*OPTOUT, "build", "--force"],  # nothing is new: force a real build to kill
         env=cli_env(project),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -335,7 +335,7 @@ def test_killed_build_leaves_the_warehouse_usable(project):
 def test_second_writer_fails_with_a_clear_message(project):
     with warehouse_lock(project.warehouse, timeout_s=1):
         result = subprocess.run(
-            [*OPTOUT, "build"],
+            [*OPTOUT, "build", "--force"],
             env={**cli_env(project), "OPTOUT_LOCK_TIMEOUT": "1"},
             capture_output=True,
             text=True,

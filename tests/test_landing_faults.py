@@ -157,7 +157,8 @@ def messy(tmp_path_factory):
 
 def test_every_line_of_a_file_with_an_unterminated_quote_is_kept_or_quarantined(messy):
     kept = {
-        r[0] for r in query_state(messy.warehouse, "select event_id from staging.stg_messaging__events")
+        r[0]
+        for r in query_state(messy.warehouse, "select event_id from staging.stg_messaging__events")
     }
     for n in range(5):
         assert {f"q{n}a", f"q{n}c", f"q{n}d"} <= kept
@@ -195,14 +196,18 @@ def test_the_reconciliation_counts_every_line_written(messy):
 
 def test_compressed_upper_case_and_extra_column_files_are_read(messy):
     rows = dict(
-        query_state(messy.warehouse, "select event_id, source_file from staging.stg_messaging__events")
+        query_state(
+            messy.warehouse, "select event_id, source_file from staging.stg_messaging__events"
+        )
     )
     assert rows["gz1"] == "events/events_gz.csv.gz"
     assert rows["up2"] == "events/EVENTS_UPPER.CSV"
     assert rows["x1"] == "events/events_extra.csv"  # not the `filename` column's value
     assert rows["pq-event_id"] == "events/events_extra.parquet"
     names = dict(
-        query_state(messy.warehouse, "select event_id, event_name from staging.stg_messaging__events")
+        query_state(
+            messy.warehouse, "select event_id, event_name from staging.stg_messaging__events"
+        )
     )
     assert names["up2"] == "two\nlines"
 
@@ -491,3 +496,33 @@ echo $? > {tmp_path}/ro.rc
     assert (tmp_path / "ro.rc").read_text().strip() == "1"
     ro_err = (tmp_path / "ro.err").read_text().strip().splitlines()
     assert len(ro_err) == 1 and "read-only" in ro_err[0], ro_err
+
+
+# --- a build with nothing new ----------------------------------------------------------------
+
+
+def test_a_build_with_nothing_new_publishes_nothing_until_something_changes(tmp_path):
+    settings = settings_for(tmp_path)
+    minimal_zone(settings.raw_dir)
+    assert run_cli(settings, "build").returncode == 0
+
+    def published() -> tuple[int, int]:
+        info = settings.warehouse.stat()
+        return info.st_ino, info.st_mtime_ns
+
+    first = published()
+    same = run_cli(settings, "build")
+    assert same.returncode == 0
+    assert "nothing new since the build of" in same.stdout
+    assert published() == first  # not rebuilt, not replaced
+    forced = run_cli(settings, "build", "--force")
+    assert forced.returncode == 0 and "nothing new" not in forced.stdout
+    assert published() != first
+    (settings.raw_dir / "events" / "events_2024-03-10.csv").write_text(
+        HEADER + "\n" + event_line("new1") + "\n"
+    )
+    again = run_cli(settings, "build")
+    assert again.returncode == 0 and "nothing new" not in again.stdout
+    assert ("new1",) in query_state(
+        settings.warehouse, "select event_id from staging.stg_messaging__events"
+    )
