@@ -1,7 +1,7 @@
 """The definitions docs/CONTRACT.md writes down where the product needed one, each on a
-hand-made case: the suppression export (§6.3), the denominator of
+hand-made case: the suppression export (§6.4, §5.11), the denominator of
 agg_optouts_daily (§5.6), the opt-out a send violated and its business days in
-fct_sends_after_optout (§5.12), and the status-changes export (§6.2).
+fct_sends_after_optout (§5.12), and the status-changes export (§6.3).
 
 Calendar (2024): Fri 1 Mar, Sat 2, Sun 3, Mon 4, Tue 5, Wed 6, Thu 7, Fri 8, Sat 9,
 Sun 10, Mon 11; Wed 10 Apr, Thu 11, Fri 12.
@@ -177,24 +177,28 @@ def test_business_days_strictly_between_the_dates(settings):
     }
 
 
-def test_zero_grace_days_puts_every_send_after_an_opt_out_beyond_grace(settings, tmp_path):
-    """optout_grace_business_days: 0 means no grace at all: a send on the opt-out's own date
-    (Monday or Saturday) is beyond grace. The mart is rebuilt with that var on a copy."""
-    copy = tmp_path / settings.warehouse.name
+@pytest.fixture(scope="module")
+def rebuilt(settings, tmp_path_factory):
+    """A copy of the warehouse whose compliance and retention marts (and their tests) are
+    rebuilt with optout_grace_business_days 0 and retention_windows [2, 45]."""
+    work = tmp_path_factory.mktemp("contract_definitions_vars")
+    copy = work / settings.warehouse.name
     shutil.copyfile(settings.warehouse, copy)
     env = {**os.environ, **settings.dbt_env(copy), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    dbt_vars = {"optout_grace_business_days": 0, "retention_windows": [2, 45]}
     done = subprocess.run(
         [
             dbt_executable(),
-            "run",
+            "build",
             "--select",
             "fct_sends_after_optout",
+            "int_retention_windows+",
             "--vars",
-            json.dumps({"optout_grace_business_days": 0}),
+            json.dumps(dbt_vars),
             "--target-path",
-            str(tmp_path / "target"),
+            str(work / "target"),
             "--log-path",
-            str(tmp_path / "target"),
+            str(work / "target"),
         ],
         cwd=DBT_PROJECT_DIR,
         env=env,
@@ -203,11 +207,26 @@ def test_zero_grace_days_puts_every_send_after_an_opt_out_beyond_grace(settings,
         timeout=600,
     )
     assert done.returncode == 0, done.stdout[-3000:]
-    rows = sends_after_optout(copy)
+    return copy
+
+
+def test_zero_grace_days_puts_every_send_after_an_opt_out_beyond_grace(rebuilt):
+    """optout_grace_business_days: 0 means no grace at all: a send on the opt-out's own date
+    (Monday or Saturday) is beyond grace."""
+    rows = sends_after_optout(rebuilt)
+    assert {"bd_same", "wk_same"} <= set(rows)
     assert {sid: row["is_beyond_grace"] for sid, row in rows.items()} == {
         sid: True for sid in rows
     }
-    assert {"bd_same", "wk_same"} <= set(rows)
+
+
+def test_retention_windows_var_reaches_the_marts(rebuilt):
+    """retention_windows is a real setting (CONTRACT §7.2): every opt-out gets one row per
+    window of the list (the build's assert_one_row_per_optout test checked the count), and
+    the marts' window_days, which the dashboard offers, are the new ones."""
+    assert query(
+        rebuilt, "select distinct window_days from marts.fct_optout_retention order by 1"
+    ) == [(2,), (45,)]
 
 
 # --- fct_sends_after_optout: the opt-out a send violated (CONTRACT §5.12) ---------------------
@@ -258,7 +277,7 @@ def test_violated_opt_out_is_the_start_of_the_effective_run(settings):
     assert optouts == [("g1",)]
 
 
-# --- the suppression export (CONTRACT §6.3) ---------------------------------------------------
+# --- the suppression export (CONTRACT §6.4) ---------------------------------------------------
 
 SUPPRESSION_HEADER = [
     "user_id",
@@ -383,7 +402,7 @@ def test_rate_is_null_when_nobody_was_opted_in(settings):
     assert (row["optouts"], row["opted_in_users_at_start"], row["optout_rate"]) == (1, 0, None)
 
 
-# --- the status-changes export (CONTRACT §6.2) ------------------------------------------------
+# --- the status-changes export (CONTRACT §6.3) ------------------------------------------------
 
 STATUS_HEADER = [
     "first_name",

@@ -2,7 +2,7 @@
 -- status (the suppression list is its opted_out rows). The status_since_*
 -- columns describe the change that began the current run of the status, so
 -- the suppression export's time and source come from one change
--- (docs/CONTRACT.md §5.11, §6.3).
+-- (docs/CONTRACT.md §5.11, §6.4).
 with
 
 history as (
