@@ -1,4 +1,4 @@
-"""Exports of SPEC §5, read from the marts through `orchestration.marts`.
+"""Exports of docs/CONTRACT.md §6, read from the marts through `orchestration.marts`.
 
 The CLI and the Dagster export assets both call `write_export`, so the same
 range over the same marts gives the same bytes from either, and from either

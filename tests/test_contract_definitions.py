@@ -215,9 +215,7 @@ def test_zero_grace_days_puts_every_send_after_an_opt_out_beyond_grace(rebuilt):
     (Monday or Saturday) is beyond grace."""
     rows = sends_after_optout(rebuilt)
     assert {"bd_same", "wk_same"} <= set(rows)
-    assert {sid: row["is_beyond_grace"] for sid, row in rows.items()} == {
-        sid: True for sid in rows
-    }
+    assert {sid: row["is_beyond_grace"] for sid, row in rows.items()} == {sid: True for sid in rows}
 
 
 def test_retention_windows_var_reaches_the_marts(rebuilt):
@@ -245,7 +243,8 @@ def test_violated_opt_out_of_an_imported_run_is_the_import(settings):
         row["business_days_after_optout"],  # Mon 4, Tue 5
     ) == ("im1", "import", "sms", "2024-03-01 00:00:00", "im2", 2)
     # The import is state, not an opt-out: fct_optouts has nothing for u_imp.
-    assert query(settings.warehouse, "select * from marts.fct_optouts where user_id = 'u_imp'") == []
+    optouts = "select * from marts.fct_optouts where user_id = 'u_imp'"
+    assert query(settings.warehouse, optouts) == []
 
 
 def test_violated_opt_out_of_a_global_run_is_the_all_change(settings):

@@ -1,7 +1,7 @@
 {#
     Body of base_messaging__<source>: the landing rows with their raw text
     (raw_<column>, for the quarantine), the cleaned and typed values
-    (<column>) and `invalid_reason`, null when the row obeys SPEC §2.
+    (<column>) and `invalid_reason`, null when the row obeys docs/CONTRACT.md §2.3-§2.6.
 #}
 {% macro landing_base(source_name) %}
     {%- set spec = optout_sources()[source_name] -%}

@@ -1,6 +1,7 @@
 {#
-    Body of quarantine.<source>: every landing row that breaks SPEC §2, with
-    its raw values as text, `reason` and `source_file`; plus, for sources
+    Body of quarantine.<source> (docs/CONTRACT.md §3): every landing row
+    that breaks a rule of §2.3-§2.6, with its raw values as text, `reason`
+    and `source_file`; plus, for sources
     other than users, rows whose primary key repeats with different values
     and that lost to the row from the latest file (reason
     conflicting_duplicate_key); plus the CSV lines that could not be parsed

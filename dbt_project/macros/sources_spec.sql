@@ -1,5 +1,5 @@
 {#
-    The landing-zone contract of SPEC §2 in one place: every source's columns,
+    The landing-zone contract of docs/CONTRACT.md §2 in one place: every source's columns,
     primary key, required columns, timestamps and enum domains. The landing
     views, validation, deduplication and quarantine models are all generated
     from it, so a rule changes in one spot.
