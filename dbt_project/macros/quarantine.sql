@@ -56,7 +56,10 @@
             {%- for col in spec['columns'] %}
             cast(null as {{ dbt.type_string() }}) as {{ 'raw_reason' if col == 'reason' else col }},
             {%- endfor %}
-            'unreadable_row:' || lower(replace(error_type, ' ', '_')) || ' (line ' || cast(line_number as {{ dbt.type_string() }}) || ': ' || error_message || ')' as reason,
+            -- Spark reports no line number: the reason then omits it (`||` with a null is null).
+            'unreadable_row:' || lower(replace(error_type, ' ', '_'))
+            || coalesce(' (line ' || cast(line_number as {{ dbt.type_string() }}) || ': ', ' (')
+            || error_message || ')' as reason,
             source_file,
             raw_line
 
