@@ -589,8 +589,9 @@ def render_doc(results: dict[str, dict]) -> str:
         "options, 2 threads): the time the machine needs just to read the input;",
         "3. **full build**: `optout build --full-refresh` on the first N−1 days (END's "
         "daily files are held back);",
-        "4. **pandas peer**: `benchmarks/pandas_peer.py`, the four core marts of SPEC §4 "
-        "(fct_optouts, fct_push_before_optout_7d, fct_last_campaign, fct_optout_retention) "
+        "4. **pandas peer**: `benchmarks/pandas_peer.py`, the four core marts of "
+        "docs/CONTRACT.md §5 (fct_optouts, fct_push_before_optout_7d, fct_last_campaign, "
+        "fct_optout_retention) "
         "in plain pandas on the same N−1 days, where it fits in memory; its output is "
         "compared row by row with the warehouse's marts;",
         "5. **incremental build**: `optout build` after END's files are moved back in;",

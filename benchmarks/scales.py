@@ -12,7 +12,7 @@ RESULTS_DIR = REPO / "benchmarks" / "results"
 DOC = REPO / "docs" / "BENCHMARKS.md"
 DEFAULT_END = "2026-01-31"
 SOURCES = SOURCE_NAMES  # the landing contract (dbt_project.yml `landing_sources`)
-# Marts whose cost is a join on a time window (SPEC §3 "in the N days before/after").
+# Marts whose cost is a join on a time window (docs/CONTRACT.md §4.6 "in the N days before/after").
 WINDOW_JOIN_MODELS = (
     "fct_push_before_optout_7d",
     "fct_last_campaign",
@@ -37,7 +37,7 @@ class Scale:
     users: int
     days: int
     note: str
-    sends: int | None = None  # the size the issue names, to check the generator against
+    sends: int | None = None  # the size the scale stands for, to check the generator against
     events: int | None = None
 
 
@@ -50,7 +50,7 @@ SCALES = {
         750_000, 30, "about 50 million sends and 100 million events", 50_000_000, 100_000_000
     ),
 }
-TARGETS = {  # at medium, on a 2-core machine (the issue)
+TARGETS = {  # the performance targets, at medium, on a 2-core machine
     "full_build_per_raw_scan": 5.0,
     "incremental_per_full_build": 0.10,
     "export_seconds": 1.0,

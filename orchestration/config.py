@@ -1,4 +1,4 @@
-"""Settings from the environment (SPEC §6), resolved once to absolute paths."""
+"""Settings from the environment (docs/CONTRACT.md §7.1), resolved once to absolute paths."""
 
 from __future__ import annotations
 

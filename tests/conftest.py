@@ -16,7 +16,7 @@ import pytest
 from orchestration.build import run_build
 from orchestration.config import Settings
 
-# SPEC §2 column order per source.
+# Column order per source (docs/CONTRACT.md §2.2).
 COLUMNS = {
     "users": [
         "user_id",
@@ -65,7 +65,7 @@ SAMPLE_END_DATE = dt.date(2026, 1, 31)
 
 
 def write_csv(path: Path, source: str, rows: Iterable[dict]) -> Path:
-    """One CSV file of a source, SPEC column order, missing keys as empty."""
+    """One CSV file of a source, contract column order, missing keys as empty."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

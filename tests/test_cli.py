@@ -1,6 +1,6 @@
 """The `optout` console command and a plain `dbt build`, end to end through
 subprocesses configured only by OPTOUT_RAW_DIR / OPTOUT_WAREHOUSE /
-OPTOUT_EXPORT_DIR (SPEC §6).
+OPTOUT_EXPORT_DIR (docs/CONTRACT.md §7).
 
 The tiny landing zone: one user, one opt-out (delivered twice: a duplicate),
 one bad consent change (status 'nope') and one event.

@@ -1,4 +1,4 @@
-"""Consent state and compliance marts (issue 6), on a hand-made landing zone.
+"""Consent state and compliance marts (docs/CONTRACT.md §5.6-§5.13), on a hand-made landing zone.
 
 Calendar used below (2024): Fri 1 Mar, Sat 2, Sun 3, Mon 4 ... Fri 15, Sat 16.
 """

@@ -1,4 +1,4 @@
-"""Exports of SPEC §5, hand-computed: range presets, the opted-out users file
+"""Exports of docs/CONTRACT.md §6, hand-computed: range presets, the opted-out users file
 (CSV and Parquet), the status-changes report, and the CLI's handling of bad
 arguments.
 

@@ -1,4 +1,4 @@
-"""Builds through a landing day (issue 4): the dbt var `load_through`, which a Dagster
+"""Builds through a landing day (docs/CONTRACT.md §7.2): the dbt var `load_through`, which a Dagster
 partition and `optout build --through` set, loads only the files dated up to that day.
 
 Landing zone: users.csv (no date: in every window), one consent change (CSV) and one

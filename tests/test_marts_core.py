@@ -1,5 +1,5 @@
 """Hand-computed scenarios for the per-opt-out marts, the consent timeline and
-the daily aggregate (SPEC §2-§4).
+the daily aggregate (docs/CONTRACT.md §2-§5).
 
 One landing zone holds every scenario, one user id per scenario, and is built
 once for the module. Unless a scenario says otherwise an opt-out happens at
@@ -284,7 +284,7 @@ TABLES = {
     "consent_changes": CONSENT,
 }
 
-# Every opt-out of the landing zone, by hand (SPEC §3).
+# Every opt-out of the landing zone, by hand (docs/CONTRACT.md §4.4).
 # fmt: off
 EXPECTED_OPTOUTS = {
     "c_win_start", "c_win_early", "c_win_instant", "c_win_last",
@@ -346,10 +346,10 @@ def last_campaign(wh, optout_id) -> tuple:
     )
 
 
-# --- SPEC §4 columns ---------------------------------------------------------------------
+# --- contract columns --------------------------------------------------------------------
 
 # fmt: off
-SPEC_COLUMNS = {
+CONTRACT_COLUMNS = {
     "fct_optouts": ["optout_id", "user_id", "external_id", "channel", "opted_out_at",
                     "opted_out_date", "source", "keyword", "reason"],
     "fct_push_before_optout_7d": ["optout_id", "user_id", "channel", "opted_out_at",
@@ -366,9 +366,10 @@ SPEC_COLUMNS = {
 # fmt: on
 
 
-@pytest.mark.parametrize("table", sorted(SPEC_COLUMNS))
-def test_mart_has_the_spec_columns(wh, table):
-    """Every column SPEC §4 lists for the mart exists in marts.<table>."""
+@pytest.mark.parametrize("table", sorted(CONTRACT_COLUMNS))
+def test_mart_has_the_contract_columns(wh, table):
+    """Every column docs/CONTRACT.md §5 lists for the mart exists in marts.<table>. The list is
+    written here again on purpose: it checks the marts against the contract's text."""
     got = {
         r[0]
         for r in query(
@@ -378,7 +379,7 @@ def test_mart_has_the_spec_columns(wh, table):
             [table],
         )
     }
-    assert set(SPEC_COLUMNS[table]) <= got
+    assert set(CONTRACT_COLUMNS[table]) <= got
 
 
 # --- consent timeline: which changes are opt-outs --------------------------------------

@@ -1,5 +1,5 @@
 """Hand-computed retention scenarios: fct_optout_retention and
-fct_last_events_retain_churn (SPEC §4), windows [1, 3, 7, 14, 30].
+fct_last_events_retain_churn (docs/CONTRACT.md §5.4, §5.5), windows [1, 3, 7, 14, 30].
 
 One landing zone, built once with an explicit as_of = 2024-05-24T12:00:00Z
 (t + 14 days) passed to the build. Unless a scenario says otherwise the opt-out

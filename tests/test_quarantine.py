@@ -1,4 +1,4 @@
-"""Bad input, duplicates and load reconciliation (SPEC §2), hand-computed.
+"""Bad input, duplicates and load reconciliation (docs/CONTRACT.md §3), hand-computed.
 
 Every source has two CSV files, batch_1.csv and batch_2.csv (events also a
 batch_3.parquet). Each bad row names the rule it breaks in its comment; the

@@ -1,4 +1,4 @@
-"""The generator's planted signals are visible in the marts (SPEC §7): opt-outs
+"""The generator's planted signals are visible in the marts (docs/CONTRACT.md §8): opt-outs
 follow push pressure, and the spike campaign causes an opt-out spike and is
 the most common last campaign before opting out."""
 

@@ -1,7 +1,8 @@
 -- One row per (UTC date, channel) with any opt-out or opt-in. The rate's
 -- denominator is the number of users whose effective status on the channel
 -- (fct_consent_history: `all` applies to every channel, imports are state)
--- was opted_in at 00:00 UTC; for channel `all`, users opted in on any channel.
+-- was opted_in just before 00:00 UTC; for channel `all`, users opted in on
+-- any channel. Definitions: docs/CONTRACT.md §5.6.
 with
 
 timeline as (
