@@ -881,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pandas peer and marts differ ({', '.join(failed)}): see {RESULTS_DIR}")
             status = 1
     if args.update_doc:
-        DOC.write_text(render_doc(load_results()))
+        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_results("spark_")))
         print(f"updated {DOC.relative_to(REPO)}")
     return status
 
