@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import query, write_csv
+from factories import consent_change, event, user
 
 from orchestration.config import DBT_PROJECT_DIR
 
@@ -25,15 +26,15 @@ DBT = os.path.join(VENV_BIN, "dbt")
 # The installed command must work without an activated venv (as the Makefile runs it).
 BARE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
-OPTOUT_ROW = {
-    "change_id": "cc1",
-    "user_id": "u_cli_1",
-    "channel": "push",
-    "status": "opted_out",
-    "changed_at": "2024-03-10T12:00:00Z",
-    "source": "inbound_keyword",
-    "keyword": "STOP",
-}
+OPTOUT_ROW = consent_change(
+    change_id="cc1",
+    user_id="u_cli_1",
+    channel="push",
+    status="opted_out",
+    changed_at="2024-03-10T12:00:00Z",
+    source="inbound_keyword",
+    keyword="STOP",
+)
 
 
 def write_tiny_landing_zone(raw: Path) -> None:
@@ -41,12 +42,12 @@ def write_tiny_landing_zone(raw: Path) -> None:
         raw / "users" / "batch_1.csv",
         "users",
         [
-            {
-                "user_id": "u_cli_1",
-                "external_id": "EXT-1",
-                "email": "one@example.com",
-                "updated_at": "2024-01-01T00:00:00Z",
-            }
+            user(
+                user_id="u_cli_1",
+                external_id="EXT-1",
+                email="one@example.com",
+                updated_at="2024-01-01T00:00:00Z",
+            )
         ],
     )
     write_csv(
@@ -62,12 +63,12 @@ def write_tiny_landing_zone(raw: Path) -> None:
         raw / "events" / "batch_1.csv",
         "events",
         [
-            {
-                "event_id": "e1",
-                "user_id": "u_cli_1",
-                "event_name": "app_open",
-                "occurred_at": "2024-03-09T12:00:00Z",
-            }
+            event(
+                event_id="e1",
+                user_id="u_cli_1",
+                event_name="app_open",
+                occurred_at="2024-03-09T12:00:00Z",
+            )
         ],
     )
     for source in ("campaigns", "sends", "interactions"):

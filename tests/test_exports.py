@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import build, settings_for, write_landing_zone
+from factories import consent_change, user
 
 from orchestration.config import Settings
 from orchestration.exports import write_export
@@ -34,69 +35,106 @@ USER_COLUMNS = ["user_id", "external_id", "email", "phone", "first_name", "last_
 # fmt: on
 
 
-def change(
-    change_id, user_id, changed_at, channel="push", status="opted_out", source="app_settings"
-):
-    return {
-        "change_id": change_id,
-        "user_id": user_id,
-        "channel": channel,
-        "status": status,
-        "changed_at": changed_at,
-        "source": source,
-    }
-
-
-def person(user_id, external_id, email, phone, first, last, team, updated_at):
-    return {
-        "user_id": user_id,
-        "external_id": external_id,
-        "email": email,
-        "phone": phone,
-        "first_name": first,
-        "last_name": last,
-        "team_code": team,
-        "updated_at": updated_at,
-    }
-
-
-# fmt: off
 USERS = [
-    person("u_a", "EXT-A-OLD", "a.old@example.com", "+15550000001", "Ann", "Old", "T1",
-           "2024-01-01T00:00:00Z"),
-    person("u_a", "EXT-A", "ann@example.com", "+15550000002", "Ann", "Smith, Jr.", "TEAM-1",
-           "2024-02-01T00:00:00Z"),
-    person("u_b", "EXT-B", "b@example.com", "+15550000003", "Bob", "Ray", "TEAM-1",
-           "2024-01-01T00:00:00Z"),
-    person("u_e", "EXT-E", "e@example.com", None, "Eve", "Stone", "TEAM-2",
-           "2024-01-01T00:00:00Z"),
-    person("u_g", "EXT-G", "g@example.com", "+15550000007", "Gus", "Lee", "TEAM-1",
-           "2024-01-01T00:00:00Z"),
+    user(
+        user_id="u_a",
+        external_id="EXT-A-OLD",
+        email="a.old@example.com",
+        phone="+15550000001",
+        first_name="Ann",
+        last_name="Old",
+        team_code="T1",
+        updated_at="2024-01-01T00:00:00Z",
+    ),
+    user(
+        user_id="u_a",
+        external_id="EXT-A",
+        email="ann@example.com",
+        phone="+15550000002",
+        first_name="Ann",
+        last_name="Smith, Jr.",
+        team_code="TEAM-1",
+        updated_at="2024-02-01T00:00:00Z",
+    ),
+    user(
+        user_id="u_b",
+        external_id="EXT-B",
+        email="b@example.com",
+        phone="+15550000003",
+        first_name="Bob",
+        last_name="Ray",
+        team_code="TEAM-1",
+        updated_at="2024-01-01T00:00:00Z",
+    ),
+    user(
+        user_id="u_e",
+        external_id="EXT-E",
+        email="e@example.com",
+        phone=None,
+        first_name="Eve",
+        last_name="Stone",
+        team_code="TEAM-2",
+        updated_at="2024-01-01T00:00:00Z",
+    ),
+    user(
+        user_id="u_g",
+        external_id="EXT-G",
+        email="g@example.com",
+        phone="+15550000007",
+        first_name="Gus",
+        last_name="Lee",
+        team_code="TEAM-1",
+        updated_at="2024-01-01T00:00:00Z",
+    ),
 ]
-# fmt: on
 
 # Written in a shuffled user order on purpose.
 CONSENT = [
-    change("g1", "u_g", "2024-02-28T10:00:00.900Z", channel="sms"),  # fraction truncated
-    change("e1", "u_e", "2024-02-25T09:00:00Z"),
-    change("e2", "u_e", "2024-02-26T09:00:00Z", status="opted_in"),
-    change("e3", "u_e", "2024-02-27T09:00:00Z"),
-    change("e4", "u_e", "2024-02-28T09:00:00Z", channel="all"),
-    change("a2", "u_a", "2024-03-01T23:59:59Z", channel="email"),  # last day of last_week
-    change("a1", "u_a", "2024-02-24T00:00:00Z"),  # first day of last_week
-    change("d1", "u_d", "2024-02-27T10:00:00+02:00"),  # unknown user; 08:00Z
-    change("b1", "u_b", "2024-02-23T23:59:59Z", channel="sms"),  # day before last_week
-    change("c1", "u_c", "2024-03-02T00:00:00Z"),  # day after
-    change("f1", "u_f", "2024-03-01T22:30:00-05:00"),  # = 03-02T03:30Z: after
-    change("f2", "u_f", "2024-02-24T01:00:00+02:00", channel="email"),  # = 02-23T23:00Z
-    change("i1", "u_i", "2024-02-27T00:00:00Z", source="import"),  # import: never
-    change("j1", "u_j", "2024-02-20T10:00:00Z"),
-    change("j2", "u_j", "2024-02-26T10:00:00Z", source="inbound_keyword"),  # repeat: never
+    # fraction truncated
+    consent_change(
+        change_id="g1", user_id="u_g", changed_at="2024-02-28T10:00:00.900Z", channel="sms"
+    ),
+    consent_change(change_id="e1", user_id="u_e", changed_at="2024-02-25T09:00:00Z"),
+    consent_change(
+        change_id="e2", user_id="u_e", changed_at="2024-02-26T09:00:00Z", status="opted_in"
+    ),
+    consent_change(change_id="e3", user_id="u_e", changed_at="2024-02-27T09:00:00Z"),
+    consent_change(change_id="e4", user_id="u_e", changed_at="2024-02-28T09:00:00Z", channel="all"),
+    # last day of last_week
+    consent_change(
+        change_id="a2", user_id="u_a", changed_at="2024-03-01T23:59:59Z", channel="email"
+    ),
+    # first day of last_week
+    consent_change(change_id="a1", user_id="u_a", changed_at="2024-02-24T00:00:00Z"),
+    # unknown user; 08:00Z
+    consent_change(change_id="d1", user_id="u_d", changed_at="2024-02-27T10:00:00+02:00"),
+    # day before last_week
+    consent_change(change_id="b1", user_id="u_b", changed_at="2024-02-23T23:59:59Z", channel="sms"),
+    consent_change(change_id="c1", user_id="u_c", changed_at="2024-03-02T00:00:00Z"),  # day after
+    # = 03-02T03:30Z: after
+    consent_change(change_id="f1", user_id="u_f", changed_at="2024-03-01T22:30:00-05:00"),
+    # = 02-23T23:00Z
+    consent_change(
+        change_id="f2", user_id="u_f", changed_at="2024-02-24T01:00:00+02:00", channel="email"
+    ),
+    # import: never
+    consent_change(
+        change_id="i1", user_id="u_i", changed_at="2024-02-27T00:00:00Z", source="import"
+    ),
+    consent_change(change_id="j1", user_id="u_j", changed_at="2024-02-20T10:00:00Z"),
+    # repeat: never
+    consent_change(
+        change_id="j2", user_id="u_j", changed_at="2024-02-26T10:00:00Z", source="inbound_keyword"
+    ),
     # last_year around a year boundary, D = 2024-01-15: 2023-01-16 .. 2024-01-15
-    change("y1", "u_y1", "2023-01-16T00:00:00Z"),  # first day: in
-    change("y2", "u_y2", "2023-01-15T23:59:59Z"),  # day before: out
-    change("y3", "u_y3", "2024-01-15T12:00:00Z"),  # last day: in
-    change("y4", "u_y4", "2024-01-16T00:00:00Z"),  # day after: out
+    # first day: in
+    consent_change(change_id="y1", user_id="u_y1", changed_at="2023-01-16T00:00:00Z"),
+    # day before: out
+    consent_change(change_id="y2", user_id="u_y2", changed_at="2023-01-15T23:59:59Z"),
+    # last day: in
+    consent_change(change_id="y3", user_id="u_y3", changed_at="2024-01-15T12:00:00Z"),
+    # day after: out
+    consent_change(change_id="y4", user_id="u_y4", changed_at="2024-01-16T00:00:00Z"),
 ]
 
 # fmt: off

@@ -11,185 +11,170 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import COLUMNS, build, query, query_dicts, settings_for, write_csv
+from factories import campaign, consent_change, event, interaction, send, user
 
-
-def user(user_id, updated_at, email="q1@example.com", created_at="2023-01-01T00:00:00Z"):
-    return {
-        "user_id": user_id,
-        "external_id": f"ext_{user_id}",
-        "email": email,
-        "created_at": created_at,
-        "updated_at": updated_at,
-    }
-
-
-def campaign(
-    campaign_id, name, channel="push", category="marketing", started_at="2024-01-01T00:00:00Z"
-):
-    return {
-        "campaign_id": campaign_id,
-        "campaign_name": name,
-        "channel": channel,
-        "message_category": category,
-        "started_at": started_at,
-    }
-
-
-def send(
-    send_id,
-    sent_at,
-    user_id="u_q_push",
-    channel="push",
-    category="marketing",
-    status="delivered",
-    campaign_id="cq_ok",
-):
-    return {
-        "send_id": send_id,
-        "user_id": user_id,
-        "campaign_id": campaign_id,
-        "channel": channel,
-        "message_category": category,
-        "sent_at": sent_at,
-        "delivery_status": status,
-    }
-
-
-def interaction(interaction_id, occurred_at, campaign_id="cq_ok", kind="click", channel="push"):
-    return {
-        "interaction_id": interaction_id,
-        "user_id": "u_q_push",
-        "campaign_id": campaign_id,
-        "channel": channel,
-        "interaction_type": kind,
-        "occurred_at": occurred_at,
-    }
-
-
-def event(event_id, occurred_at, name="app_open", user_id="u_q_push"):
-    return {
-        "event_id": event_id,
-        "user_id": user_id,
-        "event_name": name,
-        "occurred_at": occurred_at,
-    }
-
-
-def change(
-    change_id,
-    user_id="u_q_bad",
-    status="opted_out",
-    changed_at="2024-03-10T12:00:00Z",
-    channel="push",
-    source="app_settings",
-    keyword=None,
-    reason=None,
-):
-    return {
-        "change_id": change_id,
-        "user_id": user_id,
-        "channel": channel,
-        "status": status,
-        "changed_at": changed_at,
-        "source": source,
-        "keyword": keyword,
-        "reason": reason,
-    }
+# This module's defaults: the bad rows belong to u_q_push (whose opt-out would show a
+# leak) and name the valid campaign cq_ok; bad consent changes belong to u_q_bad.
+q_user = partial(user, email="q1@example.com", created_at="2023-01-01T00:00:00Z")
+q_send = partial(send, user_id="u_q_push", campaign_id="cq_ok")
+q_interaction = partial(interaction, user_id="u_q_push", campaign_id="cq_ok")
+q_event = partial(event, user_id="u_q_push")
+q_change = partial(consent_change, user_id="u_q_bad", changed_at="2024-03-10T12:00:00Z")
+q_campaign = partial(campaign, started_at="2024-01-01T00:00:00Z")
 
 
 BATCH_1 = {
     "users": [
-        user("u_q1", "2024-01-01T00:00:00Z"),  # valid
-        user("", "2024-01-01T00:00:00Z"),  # missing_required: user_id
-        user("u_q2", ""),  # missing_required: updated_at
-        user("u_q3", "2024-01-01T00:00:00Z", created_at="yesterday"),  # unparseable created_at
-        user("u_q4", "2024-02-30T10:00:00Z"),  # unparseable updated_at
-        {"user_id": "u_q5", "updated_at": "2024-01-01T00:00:00Z"},  # valid: the rest optional
+        q_user(user_id="u_q1", external_id="ext_u_q1", updated_at="2024-01-01T00:00:00Z"),  # ok
+        # missing_required: user_id
+        q_user(user_id="", external_id="ext_", updated_at="2024-01-01T00:00:00Z"),
+        q_user(user_id="u_q2", external_id="ext_u_q2", updated_at=""),  # missing updated_at
+        # unparseable created_at
+        q_user(
+            user_id="u_q3",
+            external_id="ext_u_q3",
+            created_at="yesterday",
+            updated_at="2024-01-01T00:00:00Z",
+        ),
+        # unparseable updated_at
+        q_user(user_id="u_q4", external_id="ext_u_q4", updated_at="2024-02-30T10:00:00Z"),
+        user(user_id="u_q5", updated_at="2024-01-01T00:00:00Z"),  # valid: the rest optional
     ],
     "campaigns": [
-        campaign("cq_ok", "OK Campaign"),  # valid
-        campaign("cq_fax", "Fax", channel="fax"),  # invalid channel
-        campaign("cq_nocat", "No category", category=""),  # missing message_category
-        campaign("cq_badstart", "Bad start", started_at="2024-02-30T10:00:00Z"),  # unparseable
-        campaign("cq_conf", "Old name"),  # same key as batch_2 with other values: loses
-        campaign("cq_nostart", "", started_at=""),  # valid: name and started_at optional
+        q_campaign(campaign_id="cq_ok", campaign_name="OK Campaign"),  # valid
+        q_campaign(campaign_id="cq_fax", campaign_name="Fax", channel="fax"),  # invalid channel
+        # missing message_category
+        q_campaign(campaign_id="cq_nocat", campaign_name="No category", message_category=""),
+        # unparseable
+        q_campaign(
+            campaign_id="cq_badstart", campaign_name="Bad start", started_at="2024-02-30T10:00:00Z"
+        ),
+        # same key as batch_2 with other values: loses
+        q_campaign(campaign_id="cq_conf", campaign_name="Old name"),
+        # valid: name and started_at optional
+        q_campaign(campaign_id="cq_nostart", campaign_name="", started_at=""),
     ],
     "sends": [
-        send("sq_ok", "2024-03-09T12:00:00Z"),  # valid
-        send("sq_status", "2024-03-09T13:00:00Z", status="opened"),  # invalid delivery_status
-        send("sq_feb30", "2024-02-30T10:00:00Z"),  # unparseable sent_at
-        send("sq_yesterday", "yesterday"),  # unparseable sent_at
-        send("sq_nouser", "2024-03-09T12:00:00Z", user_id=""),  # missing user_id
-        send("sq_channel", "2024-03-09T12:00:00Z", channel="pigeon"),  # invalid channel
-        send("sq_conf", "2024-03-09T14:00:00Z"),  # conflicting key: loses to batch_2
+        q_send(send_id="sq_ok", sent_at="2024-03-09T12:00:00Z"),  # valid
+        # invalid delivery_status
+        q_send(send_id="sq_status", sent_at="2024-03-09T13:00:00Z", delivery_status="opened"),
+        q_send(send_id="sq_feb30", sent_at="2024-02-30T10:00:00Z"),  # unparseable sent_at
+        q_send(send_id="sq_yesterday", sent_at="yesterday"),  # unparseable sent_at
+        q_send(send_id="sq_nouser", sent_at="2024-03-09T12:00:00Z", user_id=""),  # no user_id
+        # invalid channel
+        q_send(send_id="sq_channel", sent_at="2024-03-09T12:00:00Z", channel="pigeon"),
+        # conflicting key: loses to batch_2
+        q_send(send_id="sq_conf", sent_at="2024-03-09T14:00:00Z"),
     ],
     "interactions": [
-        interaction("iq_ok", "2024-03-09T10:00:00Z"),  # valid
-        interaction("iq_type", "2024-03-09T11:00:00Z", "cq_conf", kind="like"),  # invalid type
-        interaction("iq_notime", "", "cq_conf"),  # missing occurred_at
-        interaction("iq_nochan", "2024-03-09T11:30:00Z", "cq_conf", channel=""),  # no channel
+        q_interaction(interaction_id="iq_ok", occurred_at="2024-03-09T10:00:00Z"),  # valid
+        # invalid type
+        q_interaction(
+            interaction_id="iq_type",
+            occurred_at="2024-03-09T11:00:00Z",
+            campaign_id="cq_conf",
+            interaction_type="like",
+        ),
+        # missing occurred_at
+        q_interaction(interaction_id="iq_notime", occurred_at="", campaign_id="cq_conf"),
+        # no channel
+        q_interaction(
+            interaction_id="iq_nochan",
+            occurred_at="2024-03-09T11:30:00Z",
+            campaign_id="cq_conf",
+            channel="",
+        ),
     ],
     "events": [
-        event("eq_ok", "2024-03-09T10:00:00Z"),  # valid
-        event("eq_noname", "2024-03-09T10:00:00Z", name=""),  # missing event_name
-        event("eq_month13", "2024-13-01T00:00:00Z"),  # unparseable occurred_at
-        event("", "2024-03-09T11:00:00Z"),  # missing event_id
+        q_event(event_id="eq_ok", occurred_at="2024-03-09T10:00:00Z"),  # valid
+        # missing event_name
+        q_event(event_id="eq_noname", occurred_at="2024-03-09T10:00:00Z", event_name=""),
+        q_event(event_id="eq_month13", occurred_at="2024-13-01T00:00:00Z"),  # unparseable
+        q_event(event_id="", occurred_at="2024-03-09T11:00:00Z"),  # missing event_id
     ],
     "consent_changes": [
-        change("ccq_ok", user_id="u_q_push", source="inbound_keyword", keyword="STOP"),  # valid
-        change("ccq_status", status="unsubscribed"),  # invalid status
-        change("ccq_source", source="email_link"),  # invalid source
-        change("ccq_chan", channel="fax"),  # invalid channel
-        change("ccq_time", changed_at="yesterday"),  # unparseable changed_at
-        change("ccq_multi", status="maybe", changed_at="2024-02-30T10:00:00Z"),  # two rules
-        change("ccq_nouser", user_id=""),  # missing user_id
-        change(
-            "ccq_conf", user_id="u_q_conf", changed_at="2024-03-11T00:00:00Z", reason="first"
-        ),  # conflicting key: loses to batch_2
+        # valid
+        q_change(change_id="ccq_ok", user_id="u_q_push", source="inbound_keyword", keyword="STOP"),
+        q_change(change_id="ccq_status", status="unsubscribed"),  # invalid status
+        q_change(change_id="ccq_source", source="email_link"),  # invalid source
+        q_change(change_id="ccq_chan", channel="fax"),  # invalid channel
+        q_change(change_id="ccq_time", changed_at="yesterday"),  # unparseable changed_at
+        # two rules
+        q_change(change_id="ccq_multi", status="maybe", changed_at="2024-02-30T10:00:00Z"),
+        q_change(change_id="ccq_nouser", user_id=""),  # missing user_id
+        # conflicting key: loses to batch_2
+        q_change(
+            change_id="ccq_conf",
+            user_id="u_q_conf",
+            changed_at="2024-03-11T00:00:00Z",
+            reason="first",
+        ),
     ],
 }
 
 BATCH_2 = {
     "users": [
-        user("u_q1", "2024-01-01T00:00:00Z"),  # identical to batch_1: duplicate
-        user("u_q1", "2024-02-01T00:00:00Z", email="q1.new@example.com"),  # an update
+        # identical to batch_1: duplicate
+        q_user(user_id="u_q1", external_id="ext_u_q1", updated_at="2024-01-01T00:00:00Z"),
+        # an update
+        q_user(
+            user_id="u_q1",
+            external_id="ext_u_q1",
+            updated_at="2024-02-01T00:00:00Z",
+            email="q1.new@example.com",
+        ),
     ],
     "campaigns": [
-        campaign("cq_conf", "New name"),  # wins (latest file)
-        campaign("cq_ok", "OK Campaign"),  # duplicate
+        q_campaign(campaign_id="cq_conf", campaign_name="New name"),  # wins (latest file)
+        q_campaign(campaign_id="cq_ok", campaign_name="OK Campaign"),  # duplicate
     ],
     "sends": [
-        send("sq_ok", "2024-03-09T12:00:00Z"),  # duplicate
-        send("sq_conf", "2024-03-09T14:00:00Z", category="transactional"),  # wins
-        send("sq_nocamp", "2024-03-09 15:00:00", campaign_id=""),  # valid: campaign optional
+        q_send(send_id="sq_ok", sent_at="2024-03-09T12:00:00Z"),  # duplicate
+        # wins
+        q_send(send_id="sq_conf", sent_at="2024-03-09T14:00:00Z", message_category="transactional"),
+        # valid: campaign optional
+        q_send(send_id="sq_nocamp", sent_at="2024-03-09 15:00:00", campaign_id=""),
     ],
     "interactions": [
-        interaction("iq_ok", "2024-03-09T10:00:00Z"),  # duplicate
+        q_interaction(interaction_id="iq_ok", occurred_at="2024-03-09T10:00:00Z"),  # duplicate
     ],
     "events": [
-        event("eq_ok", "2024-03-09T10:00:00Z"),  # duplicate
-        event("eq_blank_user", "2024-03-09T10:00:00Z", user_id="   "),  # missing user_id
+        q_event(event_id="eq_ok", occurred_at="2024-03-09T10:00:00Z"),  # duplicate
+        # missing user_id
+        q_event(event_id="eq_blank_user", occurred_at="2024-03-09T10:00:00Z", user_id="   "),
         # the latest clean event: the default as_of is 2024-03-17T12:00:00Z ...
-        event("eq_latest", "2024-03-17T12:00:00Z", user_id="u_q_other"),
+        q_event(event_id="eq_latest", occurred_at="2024-03-17T12:00:00Z", user_id="u_q_other"),
         # ... not this later, quarantined one (missing event_name)
-        event("eq_bad_late", "2024-12-31T00:00:00Z", name="", user_id="u_q_other"),
+        q_event(
+            event_id="eq_bad_late",
+            occurred_at="2024-12-31T00:00:00Z",
+            event_name="",
+            user_id="u_q_other",
+        ),
     ],
     "consent_changes": [
-        change("ccq_ok", user_id="u_q_push", source="inbound_keyword", keyword="STOP"),  # dup
-        change(
-            "ccq_conf", user_id="u_q_conf", status="opted_in", changed_at="2024-03-11T00:00:00Z"
-        ),  # wins (latest file)
+        # dup
+        q_change(change_id="ccq_ok", user_id="u_q_push", source="inbound_keyword", keyword="STOP"),
+        # wins (latest file)
+        q_change(
+            change_id="ccq_conf",
+            user_id="u_q_conf",
+            status="opted_in",
+            changed_at="2024-03-11T00:00:00Z",
+        ),
     ],
 }
 
 BATCH_3_EVENTS = [
-    event("eq_ok", "2024-03-09T10:00:00Z"),  # identical to the CSV row: duplicate
-    event("eq_pq", "2024-03-09T12:00:00Z", name="view_item"),  # valid
+    # identical to the CSV row: duplicate
+    q_event(event_id="eq_ok", occurred_at="2024-03-09T10:00:00Z"),
+    q_event(event_id="eq_pq", occurred_at="2024-03-09T12:00:00Z", event_name="view_item"),  # ok
 ]
 
 # (raw, clean, quarantined, duplicates) per source:
