@@ -4,7 +4,8 @@ Every source has two CSV files, batch_1.csv and batch_2.csv (events also a
 batch_3.parquet). Each bad row names the rule it breaks in its comment; the
 reconciliation counts per source are worked out next to RECONCILIATION.
 The user u_q_push opts out at 2024-03-10T12:00:00Z so that bad rows would be
-visible in the marts if they leaked.
+visible in the marts if they leaked. batch_1.csv gets the later modification time,
+so "the latest file wins" can only pass by file name (docs/DECISIONS.md).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ BATCH_1 = {
         q_send(send_id="sq_nouser", sent_at="2024-03-09T12:00:00Z", user_id=""),  # no user_id
         # invalid channel
         q_send(send_id="sq_channel", sent_at="2024-03-09T12:00:00Z", channel="pigeon"),
+        # invalid message_category
+        q_send(send_id="sq_category", sent_at="2024-03-09T12:00:00Z", message_category="promo"),
         # conflicting key: loses to batch_2
         q_send(send_id="sq_conf", sent_at="2024-03-09T14:00:00Z"),
     ],
@@ -90,6 +93,13 @@ BATCH_1 = {
             campaign_id="cq_conf",
             channel="",
         ),
+        # invalid channel
+        q_interaction(
+            interaction_id="iq_chan",
+            occurred_at="2024-03-09T11:40:00Z",
+            campaign_id="cq_conf",
+            channel="carrier_pigeon",
+        ),
     ],
     "events": [
         q_event(event_id="eq_ok", occurred_at="2024-03-09T10:00:00Z"),  # valid
@@ -108,6 +118,9 @@ BATCH_1 = {
         # two rules
         q_change(change_id="ccq_multi", status="maybe", changed_at="2024-02-30T10:00:00Z"),
         q_change(change_id="ccq_nouser", user_id=""),  # missing user_id
+        q_change(change_id="", user_id="u_q_noid"),  # missing change_id
+        q_change(change_id="ccq_nostatus", status=" "),  # missing status (blank)
+        q_change(change_id="ccq_nosource", source=""),  # missing source
         # conflicting key: loses to batch_2
         q_change(
             change_id="ccq_conf",
@@ -180,17 +193,17 @@ BATCH_3_EVENTS = [
 # (raw, clean, quarantined, duplicates) per source:
 #   users           6 + 2 = 8 = 3 (2 versions of u_q1, u_q5) + 4 bad + 1 duplicate
 #   campaigns       6 + 2 = 8 = 3 (cq_ok, cq_conf, cq_nostart) + 4 (3 bad + cq_conf) + 1
-#   sends           7 + 3 = 10 = 3 (sq_ok, sq_conf, sq_nocamp) + 6 (5 bad + sq_conf) + 1
-#   interactions    4 + 1 = 5 = 1 + 3 + 1
+#   sends           8 + 3 = 11 = 3 (sq_ok, sq_conf, sq_nocamp) + 7 (6 bad + sq_conf) + 1
+#   interactions    5 + 1 = 6 = 1 + 4 + 1
 #   events          4 + 4 + 2 = 10 = 3 (eq_ok, eq_pq, eq_latest) + 5 + 2 (CSV, parquet copies)
-#   consent_changes 8 + 2 = 10 = 2 (ccq_ok, ccq_conf) + 7 (6 bad + ccq_conf) + 1
+#   consent_changes 11 + 2 = 13 = 2 (ccq_ok, ccq_conf) + 10 (9 bad + ccq_conf) + 1
 RECONCILIATION = {
     "users": (8, 3, 4, 1),
     "campaigns": (8, 3, 4, 1),
-    "sends": (10, 3, 6, 1),
-    "interactions": (5, 1, 3, 1),
+    "sends": (11, 3, 7, 1),
+    "interactions": (6, 1, 4, 1),
     "events": (10, 3, 5, 2),
-    "consent_changes": (10, 2, 7, 1),
+    "consent_changes": (13, 2, 10, 1),
 }
 
 
@@ -198,8 +211,11 @@ RECONCILIATION = {
 def wh(tmp_path_factory):
     settings = settings_for(tmp_path_factory.mktemp("quarantine"))
     for source in COLUMNS:
-        write_csv(settings.raw_dir / source / "batch_1.csv", source, BATCH_1[source])
-        write_csv(settings.raw_dir / source / "batch_2.csv", source, BATCH_2[source])
+        first = write_csv(settings.raw_dir / source / "batch_1.csv", source, BATCH_1[source])
+        second = write_csv(settings.raw_dir / source / "batch_2.csv", source, BATCH_2[source])
+        # batch_1 is modified last: the latest file is the latest name, not mtime.
+        newer = second.stat().st_mtime + 3600
+        os.utime(first, (newer, newer))
     table = pa.table(
         {
             c: pa.array([r.get(c) for r in BATCH_3_EVENTS], type=pa.string())
@@ -238,9 +254,11 @@ def rules(reason: str) -> set[str]:
         ("sends", "send_id", "sq_yesterday", "unparseable_timestamp:sent_at"),
         ("sends", "send_id", "sq_nouser", "missing_required:user_id"),
         ("sends", "send_id", "sq_channel", "invalid_value:channel"),
+        ("sends", "send_id", "sq_category", "invalid_value:message_category"),
         ("interactions", "interaction_id", "iq_type", "invalid_value:interaction_type"),
         ("interactions", "interaction_id", "iq_notime", "missing_required:occurred_at"),
         ("interactions", "interaction_id", "iq_nochan", "missing_required:channel"),
+        ("interactions", "interaction_id", "iq_chan", "invalid_value:channel"),
         ("events", "event_id", "eq_noname", "missing_required:event_name"),
         ("events", "event_id", "eq_month13", "unparseable_timestamp:occurred_at"),
         ("events", "event_id", "eq_blank_user", "missing_required:user_id"),
@@ -250,6 +268,9 @@ def rules(reason: str) -> set[str]:
         ("consent_changes", "change_id", "ccq_chan", "invalid_value:channel"),
         ("consent_changes", "change_id", "ccq_time", "unparseable_timestamp:changed_at"),
         ("consent_changes", "change_id", "ccq_nouser", "missing_required:user_id"),
+        ("consent_changes", "user_id", "u_q_noid", "missing_required:change_id"),
+        ("consent_changes", "change_id", "ccq_nostatus", "missing_required:status"),
+        ("consent_changes", "change_id", "ccq_nosource", "missing_required:source"),
     ],
 )
 def test_bad_row_is_quarantined_with_the_rule_it_broke(wh, source, key, value, rule):
@@ -303,7 +324,10 @@ def test_quarantine_keeps_raw_values_as_text(wh):
 
 def test_conflicting_key_latest_file_wins_the_other_is_quarantined(wh):
     """cq_conf 'Old name' (batch_1) vs 'New name' (batch_2): New name in dim_campaigns,
-    Old name in quarantine.campaigns with reason conflicting_duplicate_key."""
+    Old name in quarantine.campaigns with reason conflicting_duplicate_key. batch_2 is
+    the later file name, batch_1 the later modified file: the name decides."""
+    raw = wh.parent / "raw" / "campaigns"
+    assert (raw / "batch_1.csv").stat().st_mtime > (raw / "batch_2.csv").stat().st_mtime
     assert query(
         wh, "select campaign_name from marts.dim_campaigns where campaign_id = 'cq_conf'"
     ) == [("New name",)]
