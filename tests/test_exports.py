@@ -137,6 +137,102 @@ CONSENT = [
     consent_change(change_id="y4", user_id="u_y4", changed_at="2024-01-16T00:00:00Z"),
 ]
 
+# June 2024, outside every range above: numeric user ids of different widths and a text
+# id, opting out on push (unless said) at the same instant (written shuffled). User 100's
+# push changes "9" (opted in) and "10" (opted out) tie on changed_at: 9 < 10, so both are
+# status changes.
+JUNE_USERS = [
+    user(
+        user_id="9",
+        external_id="EXT-9",
+        email="nine@example.com",
+        phone="+15550000009",
+        first_name="Nia",
+        last_name="Nine",
+        team_code="TEAM-9",
+    ),
+    user(
+        user_id="10",
+        external_id="EXT-10",
+        email="ten@example.com",
+        phone="+15550000010",
+        first_name="Tom",
+        last_name="Ten",
+        team_code="TEAM-10",
+    ),
+    user(
+        user_id="100",
+        external_id="EXT-100",
+        email="hundred@example.com",
+        phone="+15550000100",
+        first_name="Hal",
+        last_name="Hundred",
+        team_code="TEAM-100",
+    ),
+    user(
+        user_id="u_z",
+        external_id="EXT-Z",
+        email="zoe@example.com",
+        first_name="Zoe",
+        last_name="Zed",
+        team_code="TEAM-Z",
+    ),
+]
+JUNE_T = "2024-06-10T12:00:00Z"
+JUNE_CONSENT = [
+    consent_change(change_id="n_z", user_id="u_z", channel="email", changed_at=JUNE_T),
+    consent_change(change_id="10", user_id="100", changed_at=JUNE_T),
+    consent_change(change_id="n10b", user_id="10", channel="sms", changed_at=JUNE_T),
+    consent_change(change_id="9", user_id="100", status="opted_in", changed_at=JUNE_T),
+    consent_change(change_id="n9a", user_id="9", changed_at=JUNE_T),
+    consent_change(change_id="n10a", user_id="10", changed_at=JUNE_T),
+    consent_change(change_id="n100a", user_id="100", changed_at="2024-06-01T08:00:00Z"),
+]
+
+# The users export of June (between 2024-06-01 and 2024-06-30): 9 < 10 < 100 < u_z.
+JUNE_USERS_CSV = (
+    "user_id,external_id,email,phone,first_name,last_name,team_code,channels,optout_count,"
+    "first_opted_out_at,last_opted_out_at\n"
+    "9,EXT-9,nine@example.com,+15550000009,Nia,Nine,TEAM-9,push,1,"
+    "2024-06-10T12:00:00Z,2024-06-10T12:00:00Z\n"
+    "10,EXT-10,ten@example.com,+15550000010,Tom,Ten,TEAM-10,push|sms,2,"
+    "2024-06-10T12:00:00Z,2024-06-10T12:00:00Z\n"
+    "100,EXT-100,hundred@example.com,+15550000100,Hal,Hundred,TEAM-100,push,2,"
+    "2024-06-01T08:00:00Z,2024-06-10T12:00:00Z\n"
+    "u_z,EXT-Z,zoe@example.com,,Zoe,Zed,TEAM-Z,email,1,"
+    "2024-06-10T12:00:00Z,2024-06-10T12:00:00Z\n"
+)
+
+STATUS_CHANGES_HEADER = (
+    "first_name,last_name,user_id,external_id,team_code,phone,channel,status,status_time\n"
+)
+
+# The status-changes report of last_week (as_of 2024-03-01), byte for byte: by status
+# time (the fraction of g1 truncated when written).
+LAST_WEEK_STATUS_CHANGES_CSV = STATUS_CHANGES_HEADER + (
+    'Ann,"Smith, Jr.",u_a,EXT-A,TEAM-1,+15550000002,push,Opted Out,2024-02-24T00:00:00Z\n'
+    "Eve,Stone,u_e,EXT-E,TEAM-2,,push,Opted Out,2024-02-25T09:00:00Z\n"
+    "Eve,Stone,u_e,EXT-E,TEAM-2,,push,Opted In,2024-02-26T09:00:00Z\n"
+    ",,u_d,,,,push,Opted Out,2024-02-27T08:00:00Z\n"
+    "Eve,Stone,u_e,EXT-E,TEAM-2,,push,Opted Out,2024-02-27T09:00:00Z\n"
+    "Eve,Stone,u_e,EXT-E,TEAM-2,,all,Opted Out,2024-02-28T09:00:00Z\n"
+    "Gus,Lee,u_g,EXT-G,TEAM-1,+15550000007,sms,Opted Out,2024-02-28T10:00:00Z\n"
+    'Ann,"Smith, Jr.",u_a,EXT-A,TEAM-1,+15550000002,email,Opted Out,2024-03-01T23:59:59Z\n'
+)
+
+# June's report: at the same status time by user id (9 < 10 < 100 < u_z), then channel,
+# then change id (user 100's "9" before "10").
+JUNE_STATUS_CHANGES_CSV = STATUS_CHANGES_HEADER + (
+    "Hal,Hundred,100,EXT-100,TEAM-100,+15550000100,push,Opted Out,2024-06-01T08:00:00Z\n"
+    "Nia,Nine,9,EXT-9,TEAM-9,+15550000009,push,Opted Out,2024-06-10T12:00:00Z\n"
+    "Tom,Ten,10,EXT-10,TEAM-10,+15550000010,push,Opted Out,2024-06-10T12:00:00Z\n"
+    "Tom,Ten,10,EXT-10,TEAM-10,+15550000010,sms,Opted Out,2024-06-10T12:00:00Z\n"
+    "Hal,Hundred,100,EXT-100,TEAM-100,+15550000100,push,Opted In,2024-06-10T12:00:00Z\n"
+    "Hal,Hundred,100,EXT-100,TEAM-100,+15550000100,push,Opted Out,2024-06-10T12:00:00Z\n"
+    "Zoe,Zed,u_z,EXT-Z,TEAM-Z,,email,Opted Out,2024-06-10T12:00:00Z\n"
+)
+JUNE = {"range_name": "between", "start": "2024-06-01", "end": "2024-06-30"}
+
 # fmt: off
 ROW_A = ["u_a", "EXT-A", "ann@example.com", "+15550000002", "Ann", "Smith, Jr.", "TEAM-1",
          "email|push", "2", "2024-02-24T00:00:00Z", "2024-03-01T23:59:59Z"]
@@ -165,7 +261,10 @@ LAST_WEEK_CSV = (
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Settings:
     settings = settings_for(tmp_path_factory.mktemp("exports"))
-    write_landing_zone(settings.raw_dir, {"users": USERS, "consent_changes": CONSENT})
+    write_landing_zone(
+        settings.raw_dir,
+        {"users": USERS + JUNE_USERS, "consent_changes": CONSENT + JUNE_CONSENT},
+    )
     build(settings)
     return settings
 
@@ -223,10 +322,13 @@ def test_single_day_between_range_is_allowed():
 
 
 def test_default_as_of_is_today_utc():
-    """No as_of: D = today in UTC; last_week starts 6 days earlier."""
+    """No as_of: D = today in UTC; last_week starts 6 days earlier. The clock is read
+    before and after, so a run across midnight UTC accepts either day."""
+    before = dt.datetime.now(dt.UTC).date()
     got = resolve_range("last_week")
-    today = dt.datetime.now(dt.UTC).date()
-    assert (got.start, got.end) == (today - dt.timedelta(days=6), today)
+    after = dt.datetime.now(dt.UTC).date()
+    assert got.end in {before, after}
+    assert got.start == got.end - dt.timedelta(days=6)
 
 
 @pytest.mark.parametrize(
@@ -358,36 +460,27 @@ def test_bad_format_raises_and_writes_nothing(settings):
 def test_status_changes_report(settings):
     """02-24 .. 03-01: every non-import status change; u_i's import, u_j's repeated STOP,
     u_b (02-23) and u_f (UTC dates outside) are absent. Columns: first name, last name,
-    user id, external id, team code, phone, channel, status, status time."""
+    user id, external id, team code, phone, channel, status, status time; by status
+    time. The whole file, byte for byte."""
     result = write_export(
         settings, "status_changes", resolve_range("last_week", as_of="2024-03-01")
     )
-    header, *rows = read_csv(result.path)
-    assert len(header) == 9
-    ann = ["Ann", "Smith, Jr.", "u_a", "EXT-A", "TEAM-1", "+15550000002"]
-    eve = ["Eve", "Stone", "u_e", "EXT-E", "TEAM-2", ""]
-    assert sorted(rows) == sorted(
-        [
-            ann + ["push", "Opted Out", "2024-02-24T00:00:00Z"],
-            ann + ["email", "Opted Out", "2024-03-01T23:59:59Z"],
-            ["", "", "u_d", "", "", "", "push", "Opted Out", "2024-02-27T08:00:00Z"],
-            eve + ["push", "Opted Out", "2024-02-25T09:00:00Z"],
-            eve + ["push", "Opted In", "2024-02-26T09:00:00Z"],
-            eve + ["push", "Opted Out", "2024-02-27T09:00:00Z"],
-            eve + ["all", "Opted Out", "2024-02-28T09:00:00Z"],
-            [
-                "Gus",
-                "Lee",
-                "u_g",
-                "EXT-G",
-                "TEAM-1",
-                "+15550000007",
-                "sms",
-                "Opted Out",
-                "2024-02-28T10:00:00Z",
-            ],
-        ]
-    )
+    assert result.path.read_bytes().decode("utf-8") == LAST_WEEK_STATUS_CHANGES_CSV
+    assert result.row_count == 8
+
+
+def test_status_changes_report_orders_ties_by_natural_user_id_channel_change_id(settings):
+    """June: at 06-10T12:00Z users 9, 10 (push, then sms), 100 (change 9 in, then
+    change 10 out), u_z: numeric ids by value, before text ids."""
+    result = write_export(settings, "status_changes", resolve_range(**JUNE))
+    assert result.path.read_bytes().decode("utf-8") == JUNE_STATUS_CHANGES_CSV
+
+
+def test_users_export_orders_numeric_user_ids_by_value(settings):
+    """June: 9, 10, 100, u_z (text order would be 10, 100, 9); user 100's opt-outs are
+    n100a and change 10, which follows change 9 (an opt-in) at the same instant."""
+    result = write_export(settings, "users", resolve_range(**JUNE))
+    assert result.path.read_bytes().decode("utf-8") == JUNE_USERS_CSV
 
 
 # --- the CLI ----------------------------------------------------------------------------------

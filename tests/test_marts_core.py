@@ -144,6 +144,13 @@ CONSENT = [
     out(change_id="c_si_x", user_id="u_same_instant", changed_at="2024-03-10T09:00:00Z"),
     out(change_id="c_si_b", user_id="u_same_instant", changed_at="2024-03-10T10:00:00Z"),
     optin(change_id="c_si_a", user_id="u_same_instant", changed_at="2024-03-10T10:00:00Z"),
+    # numeric change ids of different widths and a text id at one instant: 9 < 10 < 100
+    # < c_sin_z (natural order), so each is a status change
+    out(change_id="7", user_id="u_same_instant_num", changed_at="2024-03-10T09:00:00Z"),
+    optin(change_id="9", user_id="u_same_instant_num", changed_at="2024-03-10T10:00:00Z"),
+    out(change_id="10", user_id="u_same_instant_num", changed_at="2024-03-10T10:00:00Z"),
+    optin(change_id="100", user_id="u_same_instant_num", changed_at="2024-03-10T10:00:00Z"),
+    out(change_id="c_sin_z", user_id="u_same_instant_num", changed_at="2024-03-10T10:00:00Z"),
     # enum case and white space
     consent_change(
         change_id="c_enum",
@@ -530,7 +537,7 @@ EXPECTED_OPTOUTS = {
     "c_win_start", "c_win_early", "c_win_instant", "c_win_last",
     "c_push_status", "c_push_channel", "c_push_category", "c_push_none", "c_push_tz",
     "c_flip_1", "c_flip_3", "c_rs_1", "c_io_3", "c_ac_1", "c_ac_2", "c_ac_5",
-    "c_si_x", "c_si_b", "c_enum", "c_quote",
+    "c_si_x", "c_si_b", "7", "10", "c_sin_z", "c_enum", "c_quote",
     "c_ts_plus", "c_ts_minus", "c_ts_z", "c_ts_naive", "c_ts_naive_t", "c_ts_frac",
     "c_unknown", "c_profile",
     "c_lc_basic", "c_lc_nocamp", "c_lc_instant", "c_lc_tie_num", "c_lc_tie_text",
@@ -625,7 +632,7 @@ def test_mart_has_the_spec_columns(wh, table):
 
 
 def test_fct_optouts_holds_exactly_the_hand_computed_optouts(wh):
-    """Every opt-out listed in EXPECTED_OPTOUTS, nothing else (39 rows)."""
+    """Every opt-out listed in EXPECTED_OPTOUTS, nothing else (44 rows)."""
     got = [r[0] for r in query(wh, "select optout_id from marts.fct_optouts")]
     assert sorted(got) == sorted(EXPECTED_OPTOUTS)
 
@@ -692,6 +699,24 @@ def test_changes_at_the_same_instant_are_ordered_by_change_id(wh):
         ("c_si_x", "push", "opted_out"),
         ("c_si_a", "push", "opted_in"),
         ("c_si_b", "push", "opted_out"),
+    ]
+
+
+def test_changes_at_the_same_instant_are_ordered_by_numeric_change_id_value(wh):
+    """out 7 at 09:00; at 10:00 in 9, out 10, in 100, out c_sin_z (numeric ids by value,
+    then text): five status changes, opt-outs 7, 10 and c_sin_z. Text order (10, 100, 9,
+    c_sin_z) would make 10 and 9 repeats."""
+    assert sorted(optouts_of(wh, "u_same_instant_num")) == [
+        ("10", "push"),
+        ("7", "push"),
+        ("c_sin_z", "push"),
+    ]
+    assert sorted(status_changes_of(wh, "u_same_instant_num")) == [
+        ("10", "push", "opted_out"),
+        ("100", "push", "opted_in"),
+        ("7", "push", "opted_out"),
+        ("9", "push", "opted_in"),
+        ("c_sin_z", "push", "opted_out"),
     ]
 
 
