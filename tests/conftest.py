@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import orchestration.build
 from orchestration.build import run_build
 from orchestration.config import Settings
 
@@ -99,20 +100,32 @@ def build(
     log: Callable[[str], None] | None = None,
     through: dt.date | str | None = None,
     full_refresh: bool = False,
+    dbt_vars: dict | None = None,
 ) -> Path:
-    """A real `dbt build` through the CLI's code path; returns the warehouse file."""
+    """A real `dbt build` through the CLI's code path; returns the warehouse file.
+    `dbt_vars` adds dbt vars (e.g. retention_windows) to the build's --vars."""
     lines: list[str] = []
-    try:
-        run_build(
-            settings,
-            as_of=as_of,
-            log=log or lines.append,
-            through=through,
-            full_refresh=full_refresh,
-        )
-    except Exception:
-        print("\n".join(lines[-60:]))
-        raise
+    with pytest.MonkeyPatch.context() as patch:
+        if dbt_vars:
+            # run_build takes no extra vars: add them to the one var it passes, through
+            # the same dbt_build_args the CLI and Dagster use.
+            window_vars = orchestration.build.load_window_vars
+            patch.setattr(
+                orchestration.build,
+                "load_window_vars",
+                lambda through: {**window_vars(through), **dbt_vars},
+            )
+        try:
+            run_build(
+                settings,
+                as_of=as_of,
+                log=log or lines.append,
+                through=through,
+                full_refresh=full_refresh,
+            )
+        except Exception:
+            print("\n".join(lines[-60:]))
+            raise
     return settings.warehouse
 
 

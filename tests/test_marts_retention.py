@@ -270,3 +270,47 @@ def test_retention_opted_out_at_is_utc(wh):
         "where optout_id = 'c_ret_quiet2'",
     )
     assert got == [(dt.datetime(2024, 5, 10, 12, 0, 1),)]
+
+
+# --- a build with retention_windows: [2, 10] ---------------------------------------------
+# The same landing zone and as_of, built with `--vars '{retention_windows: [2, 10]}'`.
+# Edges: u_ret_names' app_open at exactly t-2d is in W2, its view_item at exactly t-10d
+# in W10; the default windows have neither 2 nor 10.
+
+
+@pytest.fixture(scope="module")
+def wh_2_10(tmp_path_factory):
+    settings = settings_for(tmp_path_factory.mktemp("retention_2_10"))
+    write_landing_zone(settings.raw_dir, TABLES)
+    return build(settings, as_of=EXPLICIT_AS_OF, dbt_vars={"retention_windows": [2, 10]})
+
+
+def test_retention_follows_the_retention_windows_var(wh_2_10):
+    """{optout: {W: (before, after, status)}} for W in [2, 10], as_of t + 14d:
+    u_ret_edge: t-1d, t-1d-1s before; t+1d, t+1d+1s after -> 2/2 retain in both.
+    u_ret_names: W2 t-2h, t-5h, t-2d; W10 also t-10d; t+1h after.
+    u_ret_quiet: t-5d only in W10; no event after; t+10d <= as_of -> churn.
+    u_ret_quiet2: no events -> churn. u_ret_late: t+3d is after W2 (churn), in W10."""
+    got = {o: retention(wh_2_10, o) for o in OPTOUTS}
+    assert got == {
+        "c_ret_edge": {2: (2, 2, "retain"), 10: (2, 2, "retain")},
+        "c_ret_names": {2: (3, 1, "retain"), 10: (4, 1, "retain")},
+        "c_ret_quiet": {2: (0, 0, "churn"), 10: (1, 0, "churn")},
+        "c_ret_quiet2": {2: (0, 0, "churn"), 10: (0, 0, "churn")},
+        "c_ret_late": {2: (0, 0, "churn"), 10: (0, 1, "retain")},
+    }
+
+
+def test_last_events_follow_the_retention_windows_var(wh_2_10):
+    """Event names before t per W in [2, 10]; no rows for other windows."""
+    got = {o: event_counts(wh_2_10, o) for o in OPTOUTS}
+    assert got == {
+        "c_ret_edge": {2: {"app_open": 1, "purchase": 1}, 10: {"app_open": 1, "purchase": 1}},
+        "c_ret_names": {2: {"app_open": 3}, 10: {"app_open": 3, "view_item": 1}},
+        "c_ret_quiet": {10: {"app_open": 1}},
+        "c_ret_quiet2": {},
+        "c_ret_late": {},
+    }
+    assert query(
+        wh_2_10, "select distinct window_days from marts.fct_last_events_retain_churn order by 1"
+    ) == [(2,), (10,)]
