@@ -174,6 +174,69 @@ def test_status_without_warehouse_exits_nonzero_with_one_line(tmp_path):
     assert message and "\n" not in message
 
 
+def optout_ids(warehouse: Path) -> list[str]:
+    return [r[0] for r in query(warehouse, "select optout_id from marts.fct_optouts order by 1")]
+
+
+def test_full_refresh_rebuilds_from_the_files_present(tmp_path):
+    """A loaded file removed from the landing zone: `optout build` refuses, names the file
+    and says to run --full-refresh, the marts stay as they were; `optout build
+    --full-refresh` then rebuilds everything from the files present (cc3 is gone)."""
+    raw = tmp_path / "raw"
+    write_tiny_landing_zone(raw)
+    late = write_csv(
+        raw / "consent_changes" / "batch_3.csv",
+        "consent_changes",
+        [{**OPTOUT_ROW, "change_id": "cc3", "channel": "email"}],
+    )
+    env = project_env(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = optout(env, "build")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert optout_ids(warehouse) == ["cc1", "cc3"]
+
+    late.unlink()
+    refused = optout(env, "build")
+    assert refused.returncode == 1
+    assert "loaded by an earlier build are no longer in" in refused.stdout
+    assert "(first: batch_3.csv)" in refused.stdout
+    assert "`optout build --full-refresh`" in refused.stdout
+    assert refused.stderr.startswith("optout: error: dbt build failed")
+    assert optout_ids(warehouse) == ["cc1", "cc3"]
+
+    rebuilt = optout(env, "build", "--full-refresh")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
+    assert optout_ids(warehouse) == ["cc1"]
+    assert query(
+        warehouse,
+        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
+        "from marts.agg_load_reconciliation where source_name = 'consent_changes'",
+    ) == [(3, 1, 1, 1)]
+    files = query(
+        warehouse,
+        "select distinct source_file from staging.base_messaging__consent_changes order by 1",
+    )
+    assert files == [("consent_changes/batch_1.csv",), ("consent_changes/batch_2.csv",)]
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.csv"))}
+
+
+def test_generate_seed_gives_the_same_bytes_and_another_seed_other_bytes(tmp_path):
+    """`optout generate` twice with --seed 5 writes identical files; --seed 6 differs."""
+    env = project_env(tmp_path)
+    args = ["--users", "40", "--days", "3", "--end-date", "2024-03-10"]
+    for name, seed in [("a", "5"), ("b", "5"), ("c", "6")]:
+        done = optout(env, "generate", "--out", str(tmp_path / name), "--seed", seed, *args)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == str(tmp_path / name)
+    a, b, c = (tree_bytes(tmp_path / name) for name in "abc")
+    assert a and a == b
+    assert a.keys() == c.keys()
+    assert a["sends/sends_2024-03-10.csv"] != c["sends/sends_2024-03-10.csv"]
+
+
 def test_plain_dbt_build_from_the_project_folder(tmp_path):
     """`dbt build` with cwd=dbt_project and only the OPTOUT_* variables (target and log
     folders moved to tmp so the checkout stays untouched) builds the same marts: one
