@@ -85,6 +85,27 @@ def write_landing_zone(raw_dir: Path, tables: dict[str, list[dict]]) -> Path:
     return raw_dir
 
 
+def write_two_batches(raw_dir: Path, batch_1: dict, batch_2: dict) -> None:
+    """batch_1.csv and batch_2.csv in every source folder, batch_1 modified last: "the
+    latest file" is the latest file name (batch_2), which only then differs from the
+    latest modification time."""
+    for source in COLUMNS:
+        first = write_csv(raw_dir / source / "batch_1.csv", source, batch_1.get(source, []))
+        second = write_csv(raw_dir / source / "batch_2.csv", source, batch_2.get(source, []))
+        newer = second.stat().st_mtime + 3600
+        os.utime(first, (newer, newer))
+
+
+def reconciliation(warehouse: Path, source: str) -> list[tuple]:
+    """[(raw, clean, quarantined, duplicates)] of a source in agg_load_reconciliation."""
+    return query(
+        warehouse,
+        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
+        "from marts.agg_load_reconciliation where source_name = ?",
+        [source],
+    )
+
+
 def settings_for(root: Path) -> Settings:
     """Settings of a self-contained project under root (raw/, warehouse.duckdb, exports/)."""
     return Settings(

@@ -13,10 +13,17 @@ differing only in team_code with the same updated_at (a tie: the latest file win
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import pytest
-from conftest import COLUMNS, build, query, query_dicts, settings_for, write_csv
+from conftest import (
+    COLUMNS,
+    build,
+    query,
+    query_dicts,
+    reconciliation,
+    settings_for,
+    write_two_batches,
+)
 from factories import campaign, consent_change, event, interaction, send, user
 
 T = "2024-03-10T12:00:00Z"
@@ -115,11 +122,7 @@ RECONCILIATION = {
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
     settings = settings_for(tmp_path_factory.mktemp("duplicates"))
-    for source in COLUMNS:
-        first = write_csv(settings.raw_dir / source / "batch_1.csv", source, BATCH_1[source])
-        second = write_csv(settings.raw_dir / source / "batch_2.csv", source, BATCH_2[source])
-        newer = second.stat().st_mtime + 3600  # batch_1 is the most recently modified file
-        os.utime(first, (newer, newer))
+    write_two_batches(settings.raw_dir, BATCH_1, BATCH_2)
     return build(settings)
 
 
@@ -211,10 +214,4 @@ def test_identical_rows_are_duplicates_kept_once(wh):
 @pytest.mark.parametrize("source", sorted(RECONCILIATION))
 def test_reconciliation_counts_by_hand(wh, source):
     """(raw, clean, quarantined, duplicates) as worked out beside RECONCILIATION."""
-    got = query(
-        wh,
-        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
-        "from marts.agg_load_reconciliation where source_name = ?",
-        [source],
-    )
-    assert got == [RECONCILIATION[source]]
+    assert reconciliation(wh, source) == [RECONCILIATION[source]]

@@ -305,7 +305,7 @@ def test_redelivered_and_late_files_match_a_full_rebuild(tmp_path):
 # --- crash mid-build and two writers --------------------------------------------------------
 
 
-@pytest.mark.timeout(300)  # reading dbt's output blocks if dbt hangs silently
+@pytest.mark.timeout(600)  # reading dbt's output blocks if dbt hangs silently
 def test_killed_build_leaves_the_warehouse_usable(project):
     before = sha256(project.warehouse)
     proc = subprocess.Popen(

@@ -17,7 +17,15 @@ from functools import partial
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import COLUMNS, build, query, query_dicts, settings_for, write_csv
+from conftest import (
+    COLUMNS,
+    build,
+    query,
+    query_dicts,
+    reconciliation,
+    settings_for,
+    write_two_batches,
+)
 from factories import campaign, consent_change, event, interaction, send, user
 
 # This module's defaults: the bad rows belong to u_q_push (whose opt-out would show a
@@ -210,12 +218,7 @@ RECONCILIATION = {
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
     settings = settings_for(tmp_path_factory.mktemp("quarantine"))
-    for source in COLUMNS:
-        first = write_csv(settings.raw_dir / source / "batch_1.csv", source, BATCH_1[source])
-        second = write_csv(settings.raw_dir / source / "batch_2.csv", source, BATCH_2[source])
-        # batch_1 is modified last: the latest file is the latest name, not mtime.
-        newer = second.stat().st_mtime + 3600
-        os.utime(first, (newer, newer))
+    write_two_batches(settings.raw_dir, BATCH_1, BATCH_2)
     table = pa.table(
         {
             c: pa.array([r.get(c) for r in BATCH_3_EVENTS], type=pa.string())
@@ -444,24 +447,13 @@ def test_duplicates_are_not_quarantined(wh):
 @pytest.mark.parametrize("source", sorted(RECONCILIATION))
 def test_reconciliation_counts_by_hand(wh, source):
     """(raw, clean, quarantined, duplicates) as worked out beside RECONCILIATION."""
-    got = query(
-        wh,
-        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
-        "from marts.agg_load_reconciliation where source_name = ?",
-        [source],
-    )
-    assert got == [RECONCILIATION[source]]
+    assert reconciliation(wh, source) == [RECONCILIATION[source]]
 
 
 @pytest.mark.parametrize("source", sorted(RECONCILIATION))
 def test_raw_equals_clean_plus_quarantined_plus_duplicates(wh, source):
     """raw_rows = clean_rows + quarantined_rows + duplicate_rows_removed; quarantined_rows
     is the size of quarantine.<source>."""
-    ((raw, clean, quarantined_rows, duplicates),) = query(
-        wh,
-        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
-        "from marts.agg_load_reconciliation where source_name = ?",
-        [source],
-    )
+    ((raw, clean, quarantined_rows, duplicates),) = reconciliation(wh, source)
     assert raw == clean + quarantined_rows + duplicates
     assert query(wh, f"select count(*) from quarantine.{source}") == [(quarantined_rows,)]
