@@ -56,7 +56,9 @@ def write_days(raw) -> None:
                      "channel": "sms", "message_category": "marketing",
                      "sent_at": f"{day}T10:00:00Z", "delivery_status": "delivered"}
                 )  # fmt: skip
-        write_csv(raw / "consent_changes" / f"consent_changes_{day}.csv", "consent_changes", changes)
+        write_csv(
+            raw / "consent_changes" / f"consent_changes_{day}.csv", "consent_changes", changes
+        )
         write_csv(raw / "sends" / f"sends_{day}.csv", "sends", sends)
         day += dt.timedelta(days=1)
 

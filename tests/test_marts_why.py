@@ -399,7 +399,10 @@ def test_campaign_rates_against_their_channel(wh):
         "select first_delivered_at, last_delivered_at from marts.agg_campaign_optouts "
         "where campaign_id = 'cT'",
     )[0]
-    assert (first, last) == (dt.datetime(2024, 3, 2, 23, 59, 59), dt.datetime(2024, 3, 9, 23, 59, 59))
+    assert (first, last) == (
+        dt.datetime(2024, 3, 2, 23, 59, 59),
+        dt.datetime(2024, 3, 9, 23, 59, 59),
+    )
 
 
 def test_attributed_and_unattributed_add_up_to_every_optout(wh):
@@ -462,3 +465,17 @@ def test_an_early_spike_lacks_a_baseline(wh):
     assert query(wh, "select count(*) from marts.agg_optout_alerts where channel = 'whatsapp'") == [
         (0,)
     ]
+
+
+def test_the_dashboard_and_the_check_read_the_latest_day_alert(wh):
+    from orchestration.dashboard import queries as q
+
+    day, flagged = q.latest_day_alerts(wh, through=dt.date(2024, 3, 5))
+    assert day == dt.date(2024, 3, 5)
+    assert list(flagged[["channel", "optouts", "severity"]].itertuples(index=False)) == [
+        ("sms", 40, "critical")
+    ]
+    day, flagged = q.latest_day_alerts(wh, through=dt.date(2024, 3, 6))
+    assert (day, flagged.empty) == (dt.date(2024, 3, 6), True)
+    # After the data, the latest complete day is the data's last.
+    assert q.latest_day_alerts(wh, through=dt.date(2024, 12, 31))[0] == LAST

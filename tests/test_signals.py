@@ -171,7 +171,8 @@ group by all
 
 def test_pressure_mart_equals_a_dense_recount(warehouse):
     mart = query(
-        warehouse, "select date, channel, sends_7d, user_days, optouts from marts.agg_optout_pressure"
+        warehouse,
+        "select date, channel, sends_7d, user_days, optouts from marts.agg_optout_pressure",
     )
     dense = query(warehouse, DENSE_PRESSURE)
     assert len(mart) > 500
