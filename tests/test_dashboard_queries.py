@@ -523,6 +523,11 @@ def test_campaign_ranking_by_rate_with_a_delivery_in_the_period(wh):
     assert list(q.campaign_ranking(wh, month, min_deliveries=0, limit=1)["campaign_id"]) == ["cT"]
 
 
+def test_default_min_deliveries(wh):
+    # 21 deliveries per attributed opt-out on average: rounded up to a hundred, at least 100.
+    assert q.default_min_deliveries(wh) == 100
+
+
 def test_attribution_totals_and_windows(wh):
     assert q.attribution_totals(wh, week().current) == {
         "optouts": 5,

@@ -57,9 +57,9 @@ def keep_widget_state(today: dt.date) -> None:
     for section in SECTIONS:
         defaults |= section.DEFAULTS
     for key, value in defaults.items():
-        st.session_state[key] = st.session_state.get(key, value)
-    if "events_window" in st.session_state:
-        st.session_state["events_window"] = st.session_state["events_window"]
+        # A default of None is set by its section from the marts; only keep it here.
+        if value is not None or key in st.session_state:
+            st.session_state[key] = st.session_state.get(key, value)
 
 
 def choose_period() -> tuple[str, q.Period]:

@@ -14,6 +14,7 @@ of `opted_out_at` for the facts that have no date column).
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -443,13 +444,26 @@ def pressure_curve(warehouse, date_range: DateRange, channel: str = "push") -> p
 
 # --- Campaigns: which campaigns make people leave, for the messages they send? -------
 
-DEFAULT_MIN_DELIVERIES = 1_000  # below this a few opt-outs make an extreme rate
+def default_min_deliveries(warehouse) -> int:
+    """The deliveries at which a campaign at the average rate of all campaigns expects one
+    attributed opt-out, rounded up to a hundred (at least 100): below it, one or two
+    opt-outs by chance make an extreme rate, so the ranking starts there by default."""
+    row = _read(
+        warehouse,
+        "select sum(attributed_optouts) as optouts, sum(deliveries) as deliveries "
+        "from marts.agg_campaign_optouts",
+    ).iloc[0]
+    optouts = 0 if pd.isna(row["optouts"]) else int(row["optouts"])
+    deliveries = 0 if pd.isna(row["deliveries"]) else int(row["deliveries"])
+    if not optouts:
+        return 100
+    return max(100, math.ceil(deliveries / optouts / 100) * 100)
 
 
 def campaign_ranking(
     warehouse,
     date_range: DateRange,
-    min_deliveries: int = DEFAULT_MIN_DELIVERIES,
+    min_deliveries: int = 100,
     limit: int = 15,
 ) -> pd.DataFrame:
     """Campaigns with a delivery in the period and at least `min_deliveries` deliveries

@@ -12,7 +12,7 @@ from orchestration.dashboard import queries as q
 from orchestration.dashboard import ui
 
 KEY = "campaigns"
-DEFAULTS = {"campaign_min_deliveries": q.DEFAULT_MIN_DELIVERIES}
+DEFAULTS = {"campaign_min_deliveries": None}  # None: set from the marts on the first run
 CATEGORY_COLORS = {
     "marketing": "#e45756",
     "transactional": "#72b7b2",
@@ -30,6 +30,8 @@ def render(marts: ui.Marts, period: q.Period) -> str:
     cols = st.columns([1, 1, 2])
     cols[0].metric("Attributed opt-outs", ui.fmt_int(totals["attributed"]))
     cols[1].metric("Not attributed", ui.fmt_int(totals["unattributed"]))
+    if st.session_state.get("campaign_min_deliveries") is None:
+        st.session_state["campaign_min_deliveries"] = marts.read(q.default_min_deliveries)
     min_deliveries = cols[2].number_input(
         "Minimum deliveries", min_value=0, step=100, key="campaign_min_deliveries"
     )

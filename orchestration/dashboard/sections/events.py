@@ -16,7 +16,8 @@ KEY = "events"
 MEASURE_LABELS = {"Total Event": "total", "Unique User": "unique"}
 STATUS_LABELS = {"retain": "Retain", "churn": "Churn", "pending": "Pending"}
 STATUS_COLORS = {"Retain": "#2e7d32", "Churn": "#c62828"}
-DEFAULTS = {"events_measure": next(iter(MEASURE_LABELS))}
+# events_window: set from the windows that have closed, on each run.
+DEFAULTS = {"events_measure": next(iter(MEASURE_LABELS)), "events_window": None}
 
 
 def render(marts: ui.Marts, period: q.Period) -> str:
