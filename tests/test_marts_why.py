@@ -33,8 +33,8 @@ Attribution, opt-outs on 02-09 12:00 (window: 24 h push/sms/whatsapp, 120 h emai
 
 Alerts: daily opt-outs of users without records or sends from 01-15 (day 0) to 03-16:
 whatsapp 2 a day (20 on day 2, too early to judge); sms 1 and 3 alternately (mean 2,
-median 2, MAD 1) with blasts of 20 on 02-24 (11 of them after sms campaigns cS1..cS4)
-and 40 on 03-05 (the first blast still in its baseline).
+median 2, MAD 1) with blasts of 40 on 02-24 (11 of them after sms campaigns cS1..cS4)
+and 20 on 03-05 (the first blast still in its baseline).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from conftest import build, query, query_dicts, settings_for, write_landing_zone
 
 START = dt.date(2024, 1, 15)  # day 0 of the alert series
 LAST = dt.date(2024, 3, 16)  # the last day of data
-SMS_BLASTS = {dt.date(2024, 2, 24): 20, dt.date(2024, 3, 5): 40}
+SMS_BLASTS = {dt.date(2024, 2, 24): 40, dt.date(2024, 3, 5): 20}
 WHATSAPP_EARLY = dt.date(2024, 1, 17)
 
 
@@ -429,27 +429,30 @@ def test_alerts_flag_the_blasts_only(wh):
     )  # nothing on flat whatsapp, nothing on 1/3/1/3 sms, nothing on the sparse channels
     first, second = rows
 
-    # 02-24: the 28 days before alternate 1 and 3: mean 2, median 2, MAD 1.
-    dispersion = 1.4826**2 / 2
-    assert first["optouts"] == 20
+    # 02-24: the 28 days before alternate 1 and 3: median 2, MAD 1, no outlier; mean 2,
+    # variance (28 x 140 - 56^2) / (28 x 27) = 1.04 < the mean: dispersion 1.
+    assert first["optouts"] == 40
     assert first["expected_optouts"] == pytest.approx(2.0)
     assert first["baseline_days"] == 28
-    assert first["dispersion"] == pytest.approx(dispersion)
-    assert first["score"] == pytest.approx(freeman_tukey(20, 2.0, dispersion))  # 5.78
-    assert first["severity"] == "warning"
+    assert first["dispersion"] == 1.0
+    assert first["score"] == pytest.approx(freeman_tukey(40, 2.0, 1.0))  # 9.73
+    assert first["severity"] == "critical"
     assert first["attributed_optouts"] == 11
     assert (first["top_campaign_id"], first["top_campaign_name"]) == ("cS1", "SMS Blast")
     assert first["top_campaign_optouts"] == 5
     assert first["top_campaigns"] == "SMS Blast (5); SMS Promo (3); SMS Tips (2)"
 
-    # 03-05: the first blast is in the baseline: it raises the mean (75 / 28) but not
-    # the median (3) or the MAD (1), so the second blast still stands out.
-    expected = (14 * 1 + 14 * 3 - 1 + 20) / 28
-    assert second["optouts"] == 40
+    # 03-05: the first blast is in the window (13 ones, 14 threes and the 40; median 3,
+    # MAD 1): 40 lies more than 3 x sqrt(3) from the median and is set aside, so the
+    # second blast is measured against the 27 ordinary days (mean 55 / 27). With the 40
+    # kept, mean 3.4 and variance 52.5 would score it 1.3: not flagged.
+    expected = 55 / 27
+    assert second["optouts"] == 20
+    assert second["baseline_days"] == 28
     assert second["expected_optouts"] == pytest.approx(expected)
-    assert second["dispersion"] == 1.0  # 1.4826^2 / 2.68 < 1
-    assert second["score"] == pytest.approx(freeman_tukey(40, expected, 1.0))  # 9.30
-    assert second["severity"] == "critical"
+    assert second["dispersion"] == 1.0  # variance 728 / 702 = 1.04 < the mean
+    assert second["score"] == pytest.approx(freeman_tukey(20, expected, 1.0))  # 6.05
+    assert second["severity"] == "warning"
     assert (second["attributed_optouts"], second["top_campaign_id"]) == (0, None)
     assert second["top_campaigns"] is None
 
@@ -473,7 +476,7 @@ def test_the_dashboard_and_the_check_read_the_latest_day_alert(wh):
     day, flagged = q.latest_day_alerts(wh, through=dt.date(2024, 3, 5))
     assert day == dt.date(2024, 3, 5)
     assert list(flagged[["channel", "optouts", "severity"]].itertuples(index=False)) == [
-        ("sms", 40, "critical")
+        ("sms", 20, "warning")
     ]
     day, flagged = q.latest_day_alerts(wh, through=dt.date(2024, 3, 6))
     assert (day, flagged.empty) == (dt.date(2024, 3, 6), True)

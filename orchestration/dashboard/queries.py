@@ -444,6 +444,7 @@ def pressure_curve(warehouse, date_range: DateRange, channel: str = "push") -> p
 
 # --- Campaigns: which campaigns make people leave, for the messages they send? -------
 
+
 def default_min_deliveries(warehouse) -> int:
     """The deliveries at which a campaign at the average rate of all campaigns expects one
     attributed opt-out, rounded up to a hundred (at least 100): below it, one or two

@@ -1,11 +1,11 @@
--- One row per (UTC date, channel) whose opt-outs are abnormally high against
--- the channel's own previous var('alert_baseline_days') days (zeros included):
--- expected = their mean; score = the Freeman-Tukey deviate
--- sqrt(x) + sqrt(x + 1) - sqrt(4 * expected + 1) (about N(0, 1) for Poisson
--- counts), divided by sqrt(dispersion), where dispersion = max(1, robust
--- variance / expected) and the robust variance is (1.4826 x MAD)^2, so that
--- an earlier blast in the baseline does not hide the next one. Only + - x /
--- and sqrt: both engines compute the same bits.
+-- One row per (UTC date, channel) whose opt-outs are abnormally high against the
+-- channel's own previous var('alert_baseline_days') days (zeros included). The days
+-- more than three robust standard deviations from the baseline's median are set aside
+-- (an earlier blast must not hide the next one); of the others, expected = their mean
+-- and dispersion = max(1, variance / mean). score = the Freeman-Tukey deviate
+-- sqrt(x) + sqrt(x + 1) - sqrt(4 * expected + 1) (about N(0, 1) for Poisson counts)
+-- divided by sqrt(dispersion). Only + - x / and sqrt over integer sums: both engines
+-- compute the same bits.
 {%- set baseline_days = var('alert_baseline_days') | int %}
 {%- set min_baseline_days = var('alert_min_baseline_days') | int %}
 {%- set min_optouts = var('alert_min_optouts') | int %}
@@ -80,13 +80,12 @@ baseline_rows as (
 
 ),
 
-baseline_means as (
+baseline_counts as (
 
     select
         date,
         channel,
-        count(*) as baseline_days,
-        cast(sum(optouts) as double) / count(*) as expected_optouts
+        count(*) as baseline_days
 
     from baseline_rows
     group by date, channel
@@ -139,16 +138,51 @@ ranked_deviations as (
 
 ),
 
-baseline_mads as (
+-- Outlier days of the baseline (an earlier blast, an outage) are those more than three
+-- robust standard deviations from its median: max(1.4826 x MAD, sqrt(median), 1).
+baseline_fences as (
 
     select
-        date,
-        channel,
-        avg(deviation) as mad
+        baseline_medians.date,
+        baseline_medians.channel,
+        baseline_medians.median_optouts,
+        3 * greatest(
+            cast(1.4826 as double) * avg(ranked_deviations.deviation),
+            sqrt(baseline_medians.median_optouts),
+            cast(1 as double)
+        ) as fence
 
-    from ranked_deviations
-    where value_rank >= n_values / 2.0 and value_rank <= n_values / 2.0 + 1
-    group by date, channel
+    from baseline_medians
+    inner join ranked_deviations
+        on
+            baseline_medians.date = ranked_deviations.date
+            and baseline_medians.channel = ranked_deviations.channel
+    where
+        ranked_deviations.value_rank >= ranked_deviations.n_values / 2.0
+        and ranked_deviations.value_rank <= ranked_deviations.n_values / 2.0 + 1
+    group by baseline_medians.date, baseline_medians.channel, baseline_medians.median_optouts
+
+),
+
+-- Mean and variance of the other days, from integer sums (both engines, same bits).
+baseline_sums as (
+
+    select
+        baseline_rows.date,
+        baseline_rows.channel,
+        count(*) as n,
+        sum(baseline_rows.optouts) as sum_x,
+        -- n x the sum of squared deviations from the mean: n sum(x^2) - sum(x)^2
+        count(*) * sum(baseline_rows.optouts * baseline_rows.optouts)
+        - sum(baseline_rows.optouts) * sum(baseline_rows.optouts) as n_squared_deviations
+
+    from baseline_rows
+    inner join baseline_fences
+        on
+            baseline_rows.date = baseline_fences.date
+            and baseline_rows.channel = baseline_fences.channel
+    where abs(baseline_rows.optouts - baseline_fences.median_optouts) <= baseline_fences.fence
+    group by baseline_rows.date, baseline_rows.channel
 
 ),
 
@@ -158,16 +192,23 @@ baseline_stats as (
         daily_counts.date,
         daily_counts.channel,
         daily_counts.optouts,
-        baseline_means.baseline_days,
-        baseline_means.expected_optouts,
-        (cast(1.4826 as double) * baseline_mads.mad)
-        * (cast(1.4826 as double) * baseline_mads.mad) as robust_variance
+        baseline_counts.baseline_days,
+        cast(baseline_sums.sum_x as double) / baseline_sums.n as expected_optouts,
+        case
+            when baseline_sums.n > 1
+                then cast(baseline_sums.n_squared_deviations as double)
+                    / (baseline_sums.n * (baseline_sums.n - 1))
+        end as variance
 
     from daily_counts
-    inner join baseline_means
-        on daily_counts.date = baseline_means.date and daily_counts.channel = baseline_means.channel
-    inner join baseline_mads
-        on daily_counts.date = baseline_mads.date and daily_counts.channel = baseline_mads.channel
+    inner join baseline_counts
+        on
+            daily_counts.date = baseline_counts.date
+            and daily_counts.channel = baseline_counts.channel
+    inner join baseline_sums
+        on
+            daily_counts.date = baseline_sums.date
+            and daily_counts.channel = baseline_sums.channel
 
 ),
 
@@ -180,8 +221,8 @@ dispersed as (
         baseline_days,
         expected_optouts,
         case
-            when expected_optouts > 0
-                then greatest(cast(1 as double), robust_variance / expected_optouts)
+            when expected_optouts > 0 and variance is not null
+                then greatest(cast(1 as double), variance / expected_optouts)
             else cast(1 as double)
         end as dispersion
 

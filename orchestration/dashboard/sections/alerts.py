@@ -17,10 +17,10 @@ def render(marts: ui.Marts, period: q.Period) -> str:
     st.subheader("Alerts: days with abnormally many opt-outs")
     flagged = marts.read(q.alerts, period.current)
     st.caption(
-        "A day is flagged when its opt-outs on a channel are far above the channel's mean "
-        "of the previous 28 days (a Poisson deviate, allowing for the baseline's own "
-        "spread; see the README). The top campaigns are those the day's opt-outs are "
-        "attributed to."
+        "A day is flagged when its opt-outs on a channel are far above the channel's usual "
+        "level: the mean of its previous 28 days, earlier outliers left out, allowing for "
+        "their own spread (on steady data, about one false alarm in 2,400 channel-days). "
+        "The top campaigns are those the day's opt-outs are attributed to."
     )
     if flagged.empty:
         st.info("No abnormal opt-out day in this period.")
