@@ -40,7 +40,7 @@ covering as (
     select
         user_id,
         channel,
-        {{ date_plus_days(1, 'cast(valid_from as date)') }} as first_day,
+        {{ date_add_days('cast(valid_from as date)', 1) }} as first_day,
         cast(valid_to as date) as last_day
 
     from history
@@ -105,11 +105,11 @@ deltas as (
 
     select channel, first_day as day, 1 as delta from covering_days
     union all
-    select channel, {{ date_plus_days(1, 'last_day') }}, -1 from covering_days where last_day is not null
+    select channel, {{ date_add_days('last_day', 1) }}, -1 from covering_days where last_day is not null
     union all
     select 'all', first_day, 1 from merged
     union all
-    select 'all', {{ date_plus_days(1, 'last_day') }}, -1 from merged where last_day < {{ far_future_date() }}
+    select 'all', {{ date_add_days('last_day', 1) }}, -1 from merged where last_day < {{ far_future_date() }}
 
 ),
 
