@@ -1,17 +1,17 @@
-"""The four core marts of SPEC §4 in plain pandas: what an analyst would write instead.
+"""The four core marts (docs/CONTRACT.md §5) in plain pandas: what an analyst would write instead.
 
     python -m benchmarks.pandas_peer --raw-dir DIR [--out DIR] [--as-of TS]
 
 Reads every landing file of the sources it needs with `pd.read_csv` (all columns, the
 way an analyst loads an export), parses timestamps with `pd.to_datetime(utc=True)` and
 computes fct_optouts, fct_push_before_optout_7d, fct_last_campaign and
-fct_optout_retention with the definitions of SPEC §3/§4. Straightforward on purpose:
+fct_optout_retention with the definitions of docs/CONTRACT.md §4/§5. Straightforward on purpose:
 no chunking, no categoricals, no tuned dtypes.
 
 What it does not do, unlike the warehouse: no validation or quarantine of bad rows, no
 removal of duplicate rows (the synthetic data has neither), no incremental loading. It
-trims `keyword` and `reason` (SPEC §2: values are compared trimmed) and keeps the latest
-`users` row per user_id, because both change the numbers on clean data too.
+trims `keyword` and `reason` (docs/CONTRACT.md §2.5: values are compared trimmed) and keeps
+the latest `users` row per user_id, because both change the numbers on clean data too.
 
 Prints one JSON line: seconds per phase and row counts. With --out, writes each mart as
 <out>/<mart>.parquet (benchmarks/run.py compares them with the warehouse on `small`).
@@ -53,7 +53,7 @@ def read_source(raw_dir: Path, source: str) -> pd.DataFrame:
     return frame
 
 
-# --- SPEC §3: consent timeline and opt-outs ---------------------------------------------------
+# --- CONTRACT §4: consent timeline and opt-outs -----------------------------------------------
 
 
 def optouts_from(consent_changes: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +83,7 @@ def optouts_from(consent_changes: pd.DataFrame, users: pd.DataFrame) -> pd.DataF
     return optouts[columns].sort_values("optout_id").reset_index(drop=True)
 
 
-# --- SPEC §4 ----------------------------------------------------------------------------------
+# --- CONTRACT §5 ------------------------------------------------------------------------------
 
 OPTOUT_KEYS = ["optout_id", "user_id", "channel", "opted_out_at"]
 

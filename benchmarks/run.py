@@ -535,6 +535,8 @@ def run_scale(args: argparse.Namespace) -> dict:
     workdir = (args.workdir or REPO / "benchmarks" / "data" / args.scale).resolve()
     raw, held, logs = workdir / "raw", workdir / "held_back", workdir / "logs"
     warehouse = workdir / "warehouse.duckdb"
+    state = workdir / "warehouse.state.duckdb"  # orchestration.build.WarehouseFiles
+    build_record = workdir / "warehouse.duckdb.build.json"
     target_dir = workdir / ".dbt_target" / warehouse.stem
     notes: list[str] = []
     users, days = scale.users, scale.days
@@ -608,7 +610,8 @@ def run_scale(args: argparse.Namespace) -> dict:
 
     # 3. Full build, each run from nothing (no warehouse, no dbt target folder).
     def fresh() -> None:
-        warehouse.unlink(missing_ok=True)
+        for path in (warehouse, state, state.with_name(state.name + ".wal"), build_record):
+            path.unlink(missing_ok=True)
         shutil.rmtree(target_dir, ignore_errors=True)
 
     steps["full_build"] = measure_repeated(
@@ -617,8 +620,12 @@ def run_scale(args: argparse.Namespace) -> dict:
     _require_ok("full_build", steps["full_build"])
     steps["full_build"]["dbt"] = dbt_model_timings(target_dir)
     steps["full_build"]["warehouse_bytes"] = warehouse.stat().st_size
-    full_copy = workdir / "warehouse.after_full_build.duckdb"
-    shutil.copyfile(warehouse, full_copy)
+    steps["full_build"]["state_bytes"] = state.stat().st_size
+    # Copies to start each incremental run from the same point (the benchmark's, not a build's).
+    saved = workdir / "after_full_build"
+    saved.mkdir()
+    for path in (warehouse, state, build_record):
+        shutil.copy2(path, saved / path.name)
     # The SQL of the full refresh (incremental models compile differently later), to profile.
     full_compiled = workdir / "compiled_full_build"
     shutil.copytree(target_dir / "compiled", full_compiled)
@@ -655,7 +662,8 @@ def run_scale(args: argparse.Namespace) -> dict:
     restored = move_files(held_files, held, raw)
 
     def after_full_build() -> None:  # the new files are new again
-        shutil.copyfile(full_copy, warehouse)
+        for path in (warehouse, state, build_record):
+            shutil.copy2(saved / path.name, path)
 
     steps["incremental_build"] = measure_repeated(
         "incremental_build", [*optout, "build"], env, logs, args.repeat, after_full_build
@@ -663,15 +671,21 @@ def run_scale(args: argparse.Namespace) -> dict:
     _require_ok("incremental_build", steps["incremental_build"])
     steps["incremental_build"]["dbt"] = dbt_model_timings(target_dir)
     steps["incremental_build"]["warehouse_bytes"] = warehouse.stat().st_size
+    steps["incremental_build"]["state_bytes"] = state.stat().st_size
     steps["incremental_build"]["added_files"] = len(restored)
     steps["incremental_build"]["added_bytes"] = sum(f.stat().st_size for f in restored)
     steps["incremental_build"]["materializations"] = materializations(target_dir)
 
-    # The floor of any incremental build: the same command with no new file.
+    # The same command with no new file: the build sees nothing new and publishes nothing.
     steps["noop_build"] = measure_repeated("noop_build", [*optout, "build"], env, logs, args.repeat)
     _require_ok("noop_build", steps["noop_build"])
-    steps["noop_build"]["dbt"] = dbt_model_timings(target_dir)
     steps["noop_build"]["warehouse_bytes"] = warehouse.stat().st_size
+    # The floor of a build that runs dbt: --force with no new file (every model and test).
+    steps["forced_noop_build"] = measure_repeated(
+        "forced_noop_build", [*optout, "build", "--force"], env, logs, args.repeat
+    )
+    _require_ok("forced_noop_build", steps["forced_noop_build"])
+    steps["forced_noop_build"]["dbt"] = dbt_model_timings(target_dir)
 
     # The same no-op build with dbt alone (no optout wrapper, no copy of the warehouse): the
     # difference is the `optout build` wrapper's own cost. A `dbt parse` first (a full parse:
@@ -814,6 +828,14 @@ def ratios(steps: dict) -> dict:
             if pandas_step.get("status") == "ok"
             else None
         ),
+        "full_build_per_pandas": (
+            round(full / pandas_step["wall_seconds"], 3)
+            if pandas_step.get("status") == "ok"
+            else None
+        ),
+        "incremental_seconds": steps["incremental_build"]["wall_seconds"],
+        "noop_seconds": steps["noop_build"]["wall_seconds"],
+        "forced_noop_seconds": steps.get("forced_noop_build", {}).get("wall_seconds"),
         "peak_memory_bytes": max(
             _peak(steps[name]) for name in ("full_build", "incremental_build", "export")
         ),
@@ -859,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pandas peer and marts differ ({', '.join(failed)}): see {RESULTS_DIR}")
             status = 1
     if args.update_doc:
-        DOC.write_text(render_doc(load_results()))
+        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_results("spark_")))
         print(f"updated {DOC.relative_to(REPO)}")
     return status
 

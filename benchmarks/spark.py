@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{result['marts_with_different_row_counts'] or 'none'}"
         )
     if args.update_doc:
-        DOC.write_text(render_doc(load_results()))
+        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_results("spark_")))
         print(f"wrote {DOC}")
     return 0
 

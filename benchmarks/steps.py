@@ -212,7 +212,13 @@ def explain(args: argparse.Namespace) -> dict:
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(args.warehouse, read_only=True)
+    # The databases as a build names them (dbt_project/profiles.yml): the state and the
+    # published marts, attached read-only to an in-memory database.
+    con = duckdb.connect(":memory:")
+    warehouse = Path(args.warehouse)
+    state = warehouse.with_name(warehouse.name.removesuffix(".duckdb") + ".state.duckdb")
+    con.execute("attach ? as state (read_only)", [str(state)])
+    con.execute("attach ? as published (read_only)", [str(warehouse)])
     con.execute(f"set threads = {int(args.threads)}")
     con.execute(f"set memory_limit = {_quote_str(args.memory_limit)}")
     con.execute("set TimeZone = 'UTC'")

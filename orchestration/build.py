@@ -19,10 +19,10 @@ so it is released only when the build and its dbt are both gone.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -140,6 +140,11 @@ def _ensure_folder(folder: Path, what: str) -> None:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise BuildError(f"cannot create the {what} folder {folder}: {exc.strerror}") from None
+    if os.statvfs(folder).f_flag & os.ST_RDONLY:
+        raise BuildError(
+            f"the {what} folder {folder} is on a read-only file system; "
+            "remount it read-write or point the setting elsewhere"
+        )
     if not os.access(folder, os.W_OK | os.X_OK):
         raise BuildError(
             f"the {what} folder {folder} is not writable by this user; "
@@ -221,16 +226,25 @@ def dbt_resource():
 
 
 def dbt_executable() -> str:
-    """The dbt of this interpreter's environment, so an un-activated venv works too."""
-    beside = Path(sys.executable).parent / "dbt"
-    return os.fspath(beside) if beside.exists() else "dbt"
+    """The dbt of this interpreter's environment (an un-activated venv works too), through
+    `optout-dbt`, which makes it die with the build that started it."""
+    for name in ("optout-dbt", "dbt"):
+        beside = Path(sys.executable).parent / name
+        if beside.exists():
+            return os.fspath(beside)
+    return "dbt"
 
 
 @contextlib.contextmanager
-def warehouse_build(settings: Settings, full_refresh: bool = False) -> Iterator[int]:
+def warehouse_build(
+    settings: Settings,
+    full_refresh: bool = False,
+    on_published: Callable[[], None] | None = None,
+) -> Iterator[int]:
     """The frame of every build, `optout build` and the Dagster dbt assets alike: check the
     landing zone, lock, point dbt at the state and a fresh file for the marts, and publish
-    that file only if the body raises nothing. Yields the lock's file descriptor.
+    that file only if the body raises nothing (then `on_published`, still under the lock).
+    Yields the lock's file descriptor.
 
     On Spark (OPTOUT_TARGET=spark) the marts go to databases of their own build, which
     dbt publishes at its end when every model and test passed (orchestration/lib/spark.py)."""
@@ -264,6 +278,8 @@ def warehouse_build(settings: Settings, full_refresh: bool = False) -> Iterator[
                 f"cannot publish the new marts over {files.published}: {exc.strerror}; "
                 "the previous warehouse is unchanged"
             ) from None
+        if on_published is not None:
+            on_published()
 
 
 def build_target_path(settings: Settings) -> Path:
@@ -277,16 +293,6 @@ def build_target_path(settings: Settings) -> Path:
     return (
         settings.warehouse.parent / ".dbt_target" / settings.warehouse.name.removesuffix(".duckdb")
     )
-
-
-def _die_with_parent() -> None:
-    """In the dbt child: exit when the build process dies, however it dies (Linux)."""
-    with contextlib.suppress(OSError, AttributeError):
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    # A parent that died before prctl ran leaves us adopted: do not build alone.
-    if os.getppid() == 1:
-        os._exit(1)
 
 
 class _Interrupted(BaseException):
@@ -331,6 +337,74 @@ def _stop(process: subprocess.Popen, grace_s: float = 10.0) -> None:
         process.wait()
 
 
+# What a build's result depends on, besides the landing files: the project's code.
+_PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "models", "macros", "tests")
+
+
+def build_fingerprint(settings: Settings, dbt_vars: dict) -> str:
+    """A digest of everything a build's result depends on: the landing zone's files (names,
+    sizes, modification times: files are never edited in place), the dbt project's code,
+    the engine, the dbt vars and the package versions."""
+    from importlib import metadata
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps([settings.target, dbt_vars], sort_keys=True, default=str).encode())
+    for package in ("dbt-core", "dbt-duckdb", "duckdb"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            digest.update(f"{package}={metadata.version(package)}".encode())
+    for part in _PROJECT_PARTS:
+        root = DBT_PROJECT_DIR / part
+        paths = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in paths:
+            digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    for folder, dirs, names in sorted(os.walk(settings.raw_dir)):
+        dirs.sort()
+        for name in sorted(names):
+            info = os.stat(os.path.join(folder, name))
+            relative = os.path.relpath(os.path.join(folder, name), settings.raw_dir)
+            digest.update(f"{relative}\0{info.st_size}\0{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _build_record_path(settings: Settings) -> Path:
+    return settings.warehouse.with_name(settings.warehouse.name + ".build.json")
+
+
+def _identity(path: Path) -> list[int] | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return [info.st_ino, info.st_size, info.st_mtime_ns]
+
+
+def up_to_date(settings: Settings, fingerprint: str) -> str | None:
+    """When the published marts were built from exactly these inputs, the time they were
+    built (UTC, ISO); else None."""
+    try:
+        record = json.loads(_build_record_path(settings).read_text())
+    except (OSError, ValueError):
+        return None
+    if record.get("fingerprint") != fingerprint:
+        return None
+    if record.get("published") != _identity(settings.warehouse):
+        return None  # another build (Dagster, dbt) published since, or the file was replaced
+    return record.get("built_at")
+
+
+def _record_build(settings: Settings, fingerprint: str) -> None:
+    record = {
+        "fingerprint": fingerprint,
+        "published": _identity(settings.warehouse),
+        "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    path = _build_record_path(settings)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(record) + "\n")
+    os.replace(temporary, path)
+
+
 def run_build(
     settings: Settings,
     as_of: str | None = None,
@@ -339,10 +413,12 @@ def run_build(
     through: dt.date | str | None = None,
     allow_empty: bool = False,
     extra_vars: dict | None = None,
-) -> None:
+    force: bool = False,
+) -> bool:
     """Build and test every model (the `optout build` command); `through` loads only the
     landing files dated up to that day, `allow_empty` lets a landing zone without data
-    files build.
+    files build. Returns False, building nothing, when the published marts were built from
+    exactly these inputs (same landing files, code, vars) unless `force` or `full_refresh`.
 
     The same frame as the Dagster dbt assets (`warehouse_build`, `dbt_build_args`); dbt
     runs as a plain subprocess here, which spares the CLI dagster-dbt's start-up. dbt's
@@ -360,13 +436,40 @@ def run_build(
         "--log-path",
         os.fspath(target),
     ]
-    with warehouse_build(settings, full_refresh=full_refresh) as lock_fd:
+    fingerprint = None
+    if settings.target == "duckdb":
+        check_landing_zone(settings)
+        fingerprint = build_fingerprint(settings, {"as_of": as_of, **dbt_vars})
+        if not (force or full_refresh):
+            built_at = up_to_date(settings, fingerprint)
+            if built_at is not None:
+                # A build killed earlier may have left its unfinished marts: remove them.
+                with (
+                    contextlib.suppress(WarehouseBusyError),
+                    warehouse_lock(settings.warehouse, timeout_s=10),
+                ):
+                    _remove(WarehouseFiles.of(settings).next)
+                message = (
+                    f"nothing new since the build of {built_at}: the published marts are "
+                    "current (same landing files, project and options; --force rebuilds)"
+                )
+                print(message)
+                if log is not None:
+                    log(message)
+                return False
+
+    def record() -> None:
+        if fingerprint is not None:
+            _record_build(settings, fingerprint)
+
+    with warehouse_build(settings, full_refresh=full_refresh, on_published=record) as lock_fd:
         _ensure_folder(target, "dbt target")
         env = {
             **os.environ,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_USE_COLORS": "true" if sys.stdout.isatty() else "false",
         }
+        lines: list[str] = []
         with subprocess.Popen(
             args,
             cwd=DBT_PROJECT_DIR,
@@ -375,7 +478,6 @@ def run_build(
             stderr=subprocess.STDOUT,
             text=True,
             start_new_session=True,  # its own process group: stopped as a whole
-            preexec_fn=_die_with_parent,
             pass_fds=(lock_fd,),  # dbt holds the lock as long as it runs
         ) as process:
             assert process.stdout is not None
@@ -383,13 +485,39 @@ def run_build(
                 with _stop_child_on_signals(process):
                     for line in process.stdout:
                         sys.stdout.write(line)
+                        lines.append(line.rstrip("\n"))
                         if log is not None:
-                            log(line.rstrip("\n"))
+                            log(lines[-1])
                     process.wait()
             except BaseException:
                 _stop(process)
                 raise
         if process.returncode != 0:
-            raise BuildError(
-                "dbt build failed (see the messages above); the previous warehouse is unchanged"
+            raise BuildError(failure_summary(lines, settings))
+    return True
+
+
+# What dbt's output says, in the words a user can act on (first match wins).
+_OUR_MESSAGES = ("landing file ", "landing zone ", "var load_through ", "var as_of ")
+
+
+def failure_summary(lines: list[str], settings: Settings) -> str:
+    """One line for a failed dbt build: the project's own message when dbt printed one
+    (a bad landing file, an empty landing zone, a bad var), the cause when the disk or the
+    file system refused, else a pointer to dbt's messages above."""
+    unchanged = "The previous warehouse is unchanged."
+    for line in lines:
+        text = line.strip()
+        for start in _OUR_MESSAGES:
+            if text.startswith(start):
+                return f"{text} {unchanged}"
+    folder = settings.warehouse.parent
+    for line in lines:
+        if "No space left on device" in line:
+            return (
+                f"the disk holding {folder} is full: free space there (or set OPTOUT_WAREHOUSE "
+                f"and OPTOUT_STATE to a bigger disk) and build again. {unchanged}"
             )
+        if "Read-only file system" in line or "Permission denied" in line:
+            return f"cannot write in {folder} ({line.strip()[:200]}). {unchanged}"
+    return f"dbt build failed (see the messages above). {unchanged}"

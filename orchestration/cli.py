@@ -1,4 +1,4 @@
-"""`optout`: generate sample data, build the warehouse, write exports (SPEC §6)."""
+"""`optout`: generate sample data, build the warehouse, write exports (docs/CONTRACT.md §7.3)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="optout", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    gen = commands.add_parser("generate", help="write a synthetic landing zone (SPEC §7)")
+    gen = commands.add_parser("generate", help="write synthetic raw data (docs/CONTRACT.md §8)")
     gen.add_argument("--out", required=True, help="landing-zone folder to write")
     gen.add_argument("--users", type=_positive_int("--users"), default=2000)
     gen.add_argument("--days", type=_positive_int("--days"), default=90)
@@ -68,8 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build even when the landing zone holds no data file (publishes empty marts)",
     )
+    build.add_argument(
+        "--force",
+        action="store_true",
+        help="build even when nothing changed since the last build (same files, code, options)",
+    )
 
-    export = commands.add_parser("export", help="write an export of the marts (SPEC §5)")
+    export = commands.add_parser("export", help="write an export file (docs/CONTRACT.md §6)")
     export.add_argument(
         "--kind", default="users", help="users (default), status_changes or suppression"
     )
@@ -128,6 +133,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> None:
         full_refresh=args.full_refresh,
         through=through,
         allow_empty=args.allow_empty,
+        force=args.force,
     )
     _print_unread_files(settings)
     print(f"warehouse: {marts_source(settings).location}")

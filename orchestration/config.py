@@ -1,4 +1,4 @@
-"""Settings from the environment (SPEC §6), resolved once to absolute paths."""
+"""Settings from the environment (docs/CONTRACT.md §7.1), resolved once to absolute paths."""
 
 from __future__ import annotations
 
@@ -87,6 +87,12 @@ class Settings:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
+        for name in ("OPTOUT_WAREHOUSE", "OPTOUT_STATE"):
+            if "?" in env.get(name, ""):
+                raise ConfigError(
+                    f"{name} must not contain '?' (DuckDB reads it as the start of connection "
+                    f"options), got {Path(env[name]).resolve()}"
+                )
         return cls(
             raw_dir=Path(env.get("OPTOUT_RAW_DIR", "data/raw")).resolve(),
             warehouse=Path(env.get("OPTOUT_WAREHOUSE", "data/warehouse.duckdb")).resolve(),

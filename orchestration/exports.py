@@ -1,4 +1,4 @@
-"""Exports of SPEC §5, read from the marts through `orchestration.marts`.
+"""Exports of docs/CONTRACT.md §6, read from the marts through `orchestration.marts`.
 
 The CLI and the Dagster export assets both call `write_export`, so the same
 range over the same marts gives the same bytes from either, and from either
@@ -114,7 +114,7 @@ SUPPRESSION = ExportKind(
             users.team_code,
             consent.channel,
             consent.status_since as opted_out_at,
-            consent.decided_by_source as source
+            consent.status_since_source as source
         from marts.dim_consent_current as consent
         left join marts.dim_users as users on consent.user_id = users.user_id
         where consent.is_suppressed

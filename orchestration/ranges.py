@@ -1,4 +1,4 @@
-"""Date ranges of the exports (SPEC §5), shared by the CLI and Dagster so a bad
+"""Date ranges of the exports (docs/CONTRACT.md §6.1), shared by the CLI and Dagster so a bad
 value gets the same one-line message everywhere."""
 
 from __future__ import annotations

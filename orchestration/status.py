@@ -1,4 +1,4 @@
-"""Load reconciliation per source (SPEC §2), read from the marts."""
+"""Load reconciliation per source (docs/CONTRACT.md §3, §5.16), read from the marts."""
 
 from __future__ import annotations
 

@@ -16,7 +16,10 @@ import pytest
 from orchestration.build import run_build
 from orchestration.config import Settings
 
-# SPEC §2 column order per source.
+# Column order per source (docs/CONTRACT.md §2.2). Kept here on purpose, apart from the
+# project's own definition of the landing contract (the var landing_sources in
+# dbt_project/dbt_project.yml): the tests check the code against this independent statement,
+# so do not derive it from the code.
 COLUMNS = {
     "users": [
         "user_id",
@@ -65,7 +68,7 @@ SAMPLE_END_DATE = dt.date(2026, 1, 31)
 
 
 def write_csv(path: Path, source: str, rows: Iterable[dict]) -> Path:
-    """One CSV file of a source, SPEC column order, missing keys as empty."""
+    """One CSV file of a source, contract column order, missing keys as empty."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -80,6 +83,27 @@ def write_landing_zone(raw_dir: Path, tables: dict[str, list[dict]]) -> Path:
     for source in COLUMNS:
         write_csv(raw_dir / source / f"{source}.csv", source, tables.get(source, []))
     return raw_dir
+
+
+def write_two_batches(raw_dir: Path, batch_1: dict, batch_2: dict) -> None:
+    """batch_1.csv and batch_2.csv in every source folder, batch_1 modified last: "the
+    latest file" is the latest file name (batch_2), which only then differs from the
+    latest modification time."""
+    for source in COLUMNS:
+        first = write_csv(raw_dir / source / "batch_1.csv", source, batch_1.get(source, []))
+        second = write_csv(raw_dir / source / "batch_2.csv", source, batch_2.get(source, []))
+        newer = second.stat().st_mtime + 3600
+        os.utime(first, (newer, newer))
+
+
+def reconciliation(warehouse: Path, source: str) -> list[tuple]:
+    """[(raw, clean, quarantined, duplicates)] of a source in agg_load_reconciliation."""
+    return query(
+        warehouse,
+        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
+        "from marts.agg_load_reconciliation where source_name = ?",
+        [source],
+    )
 
 
 def settings_for(root: Path) -> Settings:
@@ -97,8 +121,10 @@ def build(
     log: Callable[[str], None] | None = None,
     through: dt.date | str | None = None,
     full_refresh: bool = False,
+    dbt_vars: dict | None = None,
 ) -> Path:
-    """A real `dbt build` through the CLI's code path; returns the warehouse file."""
+    """A real `dbt build` through the CLI's code path; returns the warehouse file.
+    `dbt_vars` adds dbt vars (e.g. retention_windows) to the build's --vars."""
     lines: list[str] = []
     try:
         run_build(
@@ -107,6 +133,7 @@ def build(
             log=log or lines.append,
             through=through,
             full_refresh=full_refresh,
+            extra_vars=dbt_vars,
         )
     except Exception:
         print("\n".join(lines[-60:]))

@@ -1,6 +1,6 @@
 """The `optout` console command and a plain `dbt build`, end to end through
 subprocesses configured only by OPTOUT_RAW_DIR / OPTOUT_WAREHOUSE /
-OPTOUT_EXPORT_DIR (SPEC §6).
+OPTOUT_EXPORT_DIR (docs/CONTRACT.md §7).
 
 The tiny landing zone: one user, one opt-out (delivered twice: a duplicate),
 one bad consent change (status 'nope') and one event.
@@ -15,7 +15,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import query, write_csv
+from conftest import query, query_state, write_csv
+from factories import consent_change, event, user
 
 from orchestration.config import DBT_PROJECT_DIR
 
@@ -25,15 +26,15 @@ DBT = os.path.join(VENV_BIN, "dbt")
 # The installed command must work without an activated venv (as the Makefile runs it).
 BARE_PATH = "/usr/local/bin:/usr/bin:/bin"
 
-OPTOUT_ROW = {
-    "change_id": "cc1",
-    "user_id": "u_cli_1",
-    "channel": "push",
-    "status": "opted_out",
-    "changed_at": "2024-03-10T12:00:00Z",
-    "source": "inbound_keyword",
-    "keyword": "STOP",
-}
+OPTOUT_ROW = consent_change(
+    change_id="cc1",
+    user_id="u_cli_1",
+    channel="push",
+    status="opted_out",
+    changed_at="2024-03-10T12:00:00Z",
+    source="inbound_keyword",
+    keyword="STOP",
+)
 
 
 def write_tiny_landing_zone(raw: Path) -> None:
@@ -41,12 +42,12 @@ def write_tiny_landing_zone(raw: Path) -> None:
         raw / "users" / "batch_1.csv",
         "users",
         [
-            {
-                "user_id": "u_cli_1",
-                "external_id": "EXT-1",
-                "email": "one@example.com",
-                "updated_at": "2024-01-01T00:00:00Z",
-            }
+            user(
+                user_id="u_cli_1",
+                external_id="EXT-1",
+                email="one@example.com",
+                updated_at="2024-01-01T00:00:00Z",
+            )
         ],
     )
     write_csv(
@@ -62,12 +63,12 @@ def write_tiny_landing_zone(raw: Path) -> None:
         raw / "events" / "batch_1.csv",
         "events",
         [
-            {
-                "event_id": "e1",
-                "user_id": "u_cli_1",
-                "event_name": "app_open",
-                "occurred_at": "2024-03-09T12:00:00Z",
-            }
+            event(
+                event_id="e1",
+                user_id="u_cli_1",
+                event_name="app_open",
+                occurred_at="2024-03-09T12:00:00Z",
+            )
         ],
     )
     for source in ("campaigns", "sends", "interactions"):
@@ -171,6 +172,69 @@ def test_status_without_warehouse_exits_nonzero_with_one_line(tmp_path):
     assert done.returncode != 0
     message = done.stderr.strip()
     assert message and "\n" not in message
+
+
+def optout_ids(warehouse: Path) -> list[str]:
+    return [r[0] for r in query(warehouse, "select optout_id from marts.fct_optouts order by 1")]
+
+
+def test_full_refresh_rebuilds_from_the_files_present(tmp_path):
+    """A loaded file removed from the landing zone: `optout build` refuses, names the file
+    and says to run --full-refresh, the marts stay as they were; `optout build
+    --full-refresh` then rebuilds everything from the files present (cc3 is gone)."""
+    raw = tmp_path / "raw"
+    write_tiny_landing_zone(raw)
+    late = write_csv(
+        raw / "consent_changes" / "batch_3.csv",
+        "consent_changes",
+        [{**OPTOUT_ROW, "change_id": "cc3", "channel": "email"}],
+    )
+    env = project_env(tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    first = optout(env, "build")
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    assert optout_ids(warehouse) == ["cc1", "cc3"]
+
+    late.unlink()
+    refused = optout(env, "build")
+    assert refused.returncode == 1
+    assert "loaded by an earlier build are no longer in" in refused.stdout
+    assert "(first: batch_3.csv)" in refused.stdout
+    assert "`optout build --full-refresh`" in refused.stdout
+    assert refused.stderr.startswith("optout: error: dbt build failed")
+    assert optout_ids(warehouse) == ["cc1", "cc3"]
+
+    rebuilt = optout(env, "build", "--full-refresh")
+    assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
+    assert optout_ids(warehouse) == ["cc1"]
+    assert query(
+        warehouse,
+        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
+        "from marts.agg_load_reconciliation where source_name = 'consent_changes'",
+    ) == [(3, 1, 1, 1)]
+    files = query_state(
+        warehouse,
+        "select distinct source_file from staging.base_messaging__consent_changes order by 1",
+    )
+    assert files == [("consent_changes/batch_1.csv",), ("consent_changes/batch_2.csv",)]
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*.csv"))}
+
+
+def test_generate_seed_gives_the_same_bytes_and_another_seed_other_bytes(tmp_path):
+    """`optout generate` twice with --seed 5 writes identical files; --seed 6 differs."""
+    env = project_env(tmp_path)
+    args = ["--users", "40", "--days", "3", "--end-date", "2024-03-10"]
+    for name, seed in [("a", "5"), ("b", "5"), ("c", "6")]:
+        done = optout(env, "generate", "--out", str(tmp_path / name), "--seed", seed, *args)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip().splitlines()[-1] == str(tmp_path / name)
+    a, b, c = (tree_bytes(tmp_path / name) for name in "abc")
+    assert a and a == b
+    assert a.keys() == c.keys()
+    assert a["sends/sends_2024-03-10.csv"] != c["sends/sends_2024-03-10.csv"]
 
 
 def test_plain_dbt_build_from_the_project_folder(tmp_path):

@@ -1,4 +1,4 @@
-"""Consent state and compliance marts (issue 6), on a hand-made landing zone.
+"""Consent state and compliance marts (docs/CONTRACT.md §5.6-§5.13), on a hand-made landing zone.
 
 Calendar used below (2024): Fri 1 Mar, Sat 2, Sun 3, Mon 4 ... Fri 15, Sat 16.
 """
@@ -6,36 +6,15 @@ Calendar used below (2024): Fri 1 Mar, Sat 2, Sun 3, Mon 4 ... Fri 15, Sat 16.
 from __future__ import annotations
 
 import csv
+from functools import partial
 
 import pytest
 from conftest import build, query, query_dicts, settings_for, write_landing_zone
+from factories import campaign, consent_change, send, user
 
 from orchestration.exports import write_export
 
-
-def change(cid, user, channel, status, at, source="app_settings", keyword=None, reason=None):
-    return {
-        "change_id": cid,
-        "user_id": user,
-        "channel": channel,
-        "status": status,
-        "changed_at": at,
-        "source": source,
-        "keyword": keyword,
-        "reason": reason,
-    }
-
-
-def send(sid, user, channel, at, category="marketing", status="delivered", campaign="c_mkt"):
-    return {
-        "send_id": sid,
-        "user_id": user,
-        "campaign_id": campaign,
-        "channel": channel,
-        "message_category": category,
-        "sent_at": at,
-        "delivery_status": status,
-    }
+mkt_send = partial(send, campaign_id="c_mkt")  # every send is of the marketing campaign
 
 
 KEYWORDS = {
@@ -61,75 +40,207 @@ def warehouse(tmp_path_factory):
     settings = settings_for(tmp_path_factory.mktemp("compliance"))
     changes = [
         # `all` overrides push, then a later push opt-in overrides `all` on push only.
-        change("a1", "u_all", "push", "opted_in", "2024-03-01T00:00:00Z", source="import"),
-        change("a2", "u_all", "all", "opted_out", "2024-03-04T12:00:00Z", source="admin"),
-        change("a3", "u_all", "push", "opted_in", "2024-03-06T09:00:00Z"),
-        # An SMS STOP on Friday 1 March at 10:00, repeated on the 10th.
-        change(
-            "i1", "u_sms", "sms", "opted_out", "2024-03-01T10:00:00Z", "inbound_keyword", "STOP"
+        consent_change(
+            change_id="a1",
+            user_id="u_all",
+            channel="push",
+            status="opted_in",
+            changed_at="2024-03-01T00:00:00Z",
+            source="import",
         ),
-        change(
-            "i2", "u_sms", "sms", "opted_out", "2024-03-10T10:00:00Z", "inbound_keyword", "STOP"
+        consent_change(
+            change_id="a2",
+            user_id="u_all",
+            channel="all",
+            status="opted_out",
+            changed_at="2024-03-04T12:00:00Z",
+            source="admin",
+        ),
+        consent_change(
+            change_id="a3",
+            user_id="u_all",
+            channel="push",
+            status="opted_in",
+            changed_at="2024-03-06T09:00:00Z",
+        ),
+        # An SMS STOP on Friday 1 March at 10:00, repeated on the 10th.
+        consent_change(
+            change_id="i1",
+            user_id="u_sms",
+            channel="sms",
+            status="opted_out",
+            changed_at="2024-03-01T10:00:00Z",
+            source="inbound_keyword",
+            keyword="STOP",
+        ),
+        consent_change(
+            change_id="i2",
+            user_id="u_sms",
+            channel="sms",
+            status="opted_out",
+            changed_at="2024-03-10T10:00:00Z",
+            source="inbound_keyword",
+            keyword="STOP",
         ),
         # Opted back in before a send.
-        change("b1", "u_back", "email", "opted_out", "2024-03-05T10:00:00Z", "unsubscribe_link"),
-        change("b2", "u_back", "email", "opted_in", "2024-03-06T10:00:00Z"),
+        consent_change(
+            change_id="b1",
+            user_id="u_back",
+            channel="email",
+            status="opted_out",
+            changed_at="2024-03-05T10:00:00Z",
+            source="unsubscribe_link",
+        ),
+        consent_change(
+            change_id="b2",
+            user_id="u_back",
+            channel="email",
+            status="opted_in",
+            changed_at="2024-03-06T10:00:00Z",
+        ),
         # The rate's denominator on email, 25 March.
-        change("r1", "u_r1", "email", "opted_in", "2024-03-01T00:00:00Z", source="import"),
-        change("r2", "u_r2", "email", "opted_in", "2024-03-02T00:00:00Z"),
-        change("r3a", "u_r3", "email", "opted_in", "2024-03-03T00:00:00Z"),
-        change("r3b", "u_r3", "email", "opted_out", "2024-03-25T10:00:00Z", reason="too many"),
-        change("r4", "u_r4", "email", "opted_out", "2024-03-10T00:00:00Z"),
-        change("r5a", "u_r5", "email", "opted_in", "2024-03-25T00:00:00Z"),
-        change("r5b", "u_r5", "email", "opted_out", "2024-03-25T12:00:00Z", reason="too many"),
+        consent_change(
+            change_id="r1",
+            user_id="u_r1",
+            channel="email",
+            status="opted_in",
+            changed_at="2024-03-01T00:00:00Z",
+            source="import",
+        ),
+        consent_change(
+            change_id="r2",
+            user_id="u_r2",
+            channel="email",
+            status="opted_in",
+            changed_at="2024-03-02T00:00:00Z",
+        ),
+        consent_change(
+            change_id="r3a",
+            user_id="u_r3",
+            channel="email",
+            status="opted_in",
+            changed_at="2024-03-03T00:00:00Z",
+        ),
+        consent_change(
+            change_id="r3b",
+            user_id="u_r3",
+            channel="email",
+            status="opted_out",
+            changed_at="2024-03-25T10:00:00Z",
+            reason="too many",
+        ),
+        consent_change(
+            change_id="r4",
+            user_id="u_r4",
+            channel="email",
+            status="opted_out",
+            changed_at="2024-03-10T00:00:00Z",
+        ),
+        consent_change(
+            change_id="r5a",
+            user_id="u_r5",
+            channel="email",
+            status="opted_in",
+            changed_at="2024-03-25T00:00:00Z",
+        ),
+        consent_change(
+            change_id="r5b",
+            user_id="u_r5",
+            channel="email",
+            status="opted_out",
+            changed_at="2024-03-25T12:00:00Z",
+            reason="too many",
+        ),
     ]
     for n, (raw, _) in enumerate(KEYWORDS.items()):
         changes.append(
-            change(
-                f"k{n:02d}",
-                f"u_k{n:02d}",
-                "sms",
-                "opted_out",
-                "2024-03-20T08:00:00Z",
-                "inbound_keyword",
-                raw,
+            consent_change(
+                change_id=f"k{n:02d}",
+                user_id=f"u_k{n:02d}",
+                channel="sms",
+                status="opted_out",
+                changed_at="2024-03-20T08:00:00Z",
+                source="inbound_keyword",
+                keyword=raw,
             )
         )
-    changes.append(change("k99", "u_k99", "sms", "opted_out", "2024-03-20T08:00:00Z", "admin"))
+    changes.append(
+        consent_change(
+            change_id="k99",
+            user_id="u_k99",
+            channel="sms",
+            status="opted_out",
+            changed_at="2024-03-20T08:00:00Z",
+            source="admin",
+        )
+    )
     sends = [
-        send("sa1", "u_all", "push", "2024-03-05T00:00:00Z"),  # during `all` opt-out
-        send("sa2", "u_all", "push", "2024-03-07T00:00:00Z"),  # push opted back in
-        send("sa3", "u_all", "email", "2024-03-07T00:00:00Z"),  # email still out via `all`
-        send("si1", "u_sms", "sms", "2024-03-01T10:00:00Z"),  # at the opt-out instant
-        send("si0", "u_sms", "sms", "2024-03-01T09:59:59Z"),  # 1 s before: fine
-        send("si2", "u_sms", "sms", "2024-03-15T23:59:59Z"),  # last second of grace
-        send("si3", "u_sms", "sms", "2024-03-16T08:00:00Z"),  # Saturday after: beyond
-        send("si4", "u_sms", "sms", "2024-03-20T08:00:00Z", category="transactional"),
-        send("si5", "u_sms", "sms", "2024-03-20T08:00:00Z", category="otp"),
-        send("si6", "u_sms", "sms", "2024-03-20T08:00:00Z", category="utility"),
-        send("si7", "u_sms", "sms", "2024-03-20T08:00:00Z", status="failed"),
-        send("si8", "u_sms", "push", "2024-03-20T08:00:00Z"),  # other channel: no record
-        send("sb1", "u_back", "email", "2024-03-07T00:00:00Z"),  # after opting back in
+        # during `all` opt-out
+        mkt_send(send_id="sa1", user_id="u_all", channel="push", sent_at="2024-03-05T00:00:00Z"),
+        # push opted back in
+        mkt_send(send_id="sa2", user_id="u_all", channel="push", sent_at="2024-03-07T00:00:00Z"),
+        # email still out via `all`
+        mkt_send(send_id="sa3", user_id="u_all", channel="email", sent_at="2024-03-07T00:00:00Z"),
+        # at the opt-out instant
+        mkt_send(send_id="si1", user_id="u_sms", channel="sms", sent_at="2024-03-01T10:00:00Z"),
+        # 1 s before: fine
+        mkt_send(send_id="si0", user_id="u_sms", channel="sms", sent_at="2024-03-01T09:59:59Z"),
+        # last second of grace
+        mkt_send(send_id="si2", user_id="u_sms", channel="sms", sent_at="2024-03-15T23:59:59Z"),
+        # Saturday after: beyond
+        mkt_send(send_id="si3", user_id="u_sms", channel="sms", sent_at="2024-03-16T08:00:00Z"),
+        mkt_send(
+            send_id="si4",
+            user_id="u_sms",
+            channel="sms",
+            sent_at="2024-03-20T08:00:00Z",
+            message_category="transactional",
+        ),
+        mkt_send(
+            send_id="si5",
+            user_id="u_sms",
+            channel="sms",
+            sent_at="2024-03-20T08:00:00Z",
+            message_category="otp",
+        ),
+        mkt_send(
+            send_id="si6",
+            user_id="u_sms",
+            channel="sms",
+            sent_at="2024-03-20T08:00:00Z",
+            message_category="utility",
+        ),
+        mkt_send(
+            send_id="si7",
+            user_id="u_sms",
+            channel="sms",
+            sent_at="2024-03-20T08:00:00Z",
+            delivery_status="failed",
+        ),
+        # other channel: no record
+        mkt_send(send_id="si8", user_id="u_sms", channel="push", sent_at="2024-03-20T08:00:00Z"),
+        # after opting back in
+        mkt_send(send_id="sb1", user_id="u_back", channel="email", sent_at="2024-03-07T00:00:00Z"),
     ]
     write_landing_zone(
         settings.raw_dir,
         {
             "users": [
-                {
-                    "user_id": "u_all",
-                    "external_id": "ext-all",
-                    "phone": "+905551234567",
-                    "updated_at": "2024-01-01T00:00:00Z",
-                },
+                user(
+                    user_id="u_all",
+                    external_id="ext-all",
+                    phone="+905551234567",
+                    updated_at="2024-01-01T00:00:00Z",
+                ),
             ],
             "campaigns": [
-                {
-                    "campaign_id": "c_mkt",
-                    "campaign_name": "Weekly deals",
-                    "channel": "sms",
-                    "message_category": "marketing",
-                    "started_at": "2024-03-01",
-                },
+                campaign(
+                    campaign_id="c_mkt",
+                    campaign_name="Weekly deals",
+                    channel="sms",
+                    message_category="marketing",
+                    started_at="2024-03-01",
+                ),
             ],
             "consent_changes": changes,
             "sends": sends,

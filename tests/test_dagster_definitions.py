@@ -23,6 +23,7 @@ from dagster import (
     build_sensor_context,
     validate_run_config,
 )
+from factories import event, user
 
 from orchestration.config import REPO_ROOT, ConfigError, Settings
 from orchestration.definitions import defs
@@ -261,11 +262,14 @@ def test_landing_sensor_requests_a_build_when_files_arrive(tmp_path, monkeypatch
     empty = evaluate_sensor(None)  # no landing zone yet
     assert empty.run_requests == []
 
-    write_landing_zone(raw, {"users": [{"user_id": "1", "updated_at": "2026-01-01T00:00:00Z"}]})
+    write_landing_zone(raw, {"users": [user(user_id="1", updated_at="2026-01-01T00:00:00Z")]})
+    before = last_complete_day()
     first = evaluate_sensor(empty.cursor)
+    after = last_complete_day()
     assert len(first.run_requests) == 1
-    # The partition of the day that ended last: everything that landed up to it loads.
-    assert first.run_requests[0].partition_key == last_complete_day()
+    # The partition of the day that ended last: everything that landed up to it loads
+    # (read before and after the tick, which may cross midnight UTC).
+    assert first.run_requests[0].partition_key in {before, after}
     assert {e.asset_key for e in first.asset_events} == {
         AssetKey(["landing", source]) for source in SOURCES
     }
@@ -274,10 +278,10 @@ def test_landing_sensor_requests_a_build_when_files_arrive(tmp_path, monkeypatch
     assert again.run_requests == []
     assert again.cursor == first.cursor
 
-    write_csv(raw / "events" / "events_2026-01-02.csv", "events", [
-        {"event_id": "e1", "user_id": "1", "event_name": "app_open",
-         "occurred_at": "2026-01-02T08:00:00Z"},
-    ])  # fmt: skip
+    row = event(
+        event_id="e1", user_id="1", event_name="app_open", occurred_at="2026-01-02T08:00:00Z"
+    )
+    write_csv(raw / "events" / "events_2026-01-02.csv", "events", [row])
     (raw / "events" / "notes.txt").write_text("not read by dbt, not a reason to build")
     new_file = evaluate_sensor(again.cursor)
     assert len(new_file.run_requests) == 1

@@ -8,25 +8,26 @@ Landing zone: users.csv (no date) and one opt-out per day on D1..D5, each in its
 
 from conftest import query, query_state, resources_for, settings_for, write_csv, write_landing_zone
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+from factories import consent_change, user
 
 from orchestration.defs.dbt.assets import optout_dbt_models
 
 DAYS = ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
-USERS = [{"user_id": f"u{i}", "updated_at": "2026-01-01T00:00:00Z"} for i in range(1, 6)]
+USERS = [user(user_id=f"u{i}", updated_at="2026-01-01T00:00:00Z") for i in range(1, 6)]
 LEDGER = "staging.landing_files__consent_changes"
 
 
 def write_days(raw) -> None:
     write_landing_zone(raw, {"users": USERS})
     for i, day in enumerate(DAYS, start=1):
-        change = {
-            "change_id": f"c{i}",
-            "user_id": f"u{i}",
-            "channel": "sms",
-            "status": "opted_out",
-            "changed_at": f"{day}T10:00:00Z",
-            "source": "admin",
-        }
+        change = consent_change(
+            change_id=f"c{i}",
+            user_id=f"u{i}",
+            channel="sms",
+            status="opted_out",
+            changed_at=f"{day}T10:00:00Z",
+            source="admin",
+        )
         path = raw / "consent_changes" / f"consent_changes_{day}.csv"
         write_csv(path, "consent_changes", [change])
 

@@ -26,8 +26,23 @@ the denominator being the users opted in on the channel at 00:00 of the date:
     03-29 push  (1, 0, 3: u2 u5 u9)          03-31 push  (1, 0, 3: u2 u5 u9)
     04-01 push  (1, 0, 2: u5 u9)
 
-A period's rate is sum(optouts) / sum(opted_in_users_at_start) over its rows whose
-denominator is not 0.
+Subscriptions at risk (agg_optout_pressure) in the last week, per day 03-25 .. 03-31, with
+push sends in the 7 days before in brackets:
+
+    push   u1 [10] (25, opts out); u2 [0, 2, 4, 6, 8, 10, 12] (25 .. 31, opts out 31);
+           u5 [0] all week; u9 [0] from 27; u3 [1] on 28 and 29 (no push record: reached
+           by the push of 03-27; opts out 29)  -> 3 2 3 4 4 3 3 = 22 user-days, 3 opt-outs
+    email  u3 25 .. 28 (opts out 28); u1 all week (no email record, reached by the email
+           of 03-20)                          -> 2 2 2 2 1 1 1 = 11 user-days, 1 opt-out
+    previous week (03-18 .. 03-24): push u1 u2 u5 u6 (opts out 24) = 28 user-days, 1
+           opt-out; email u3 x 7, u7 on 18 (opts out), u1 from 21 = 12 user-days, 1 opt-out
+
+u4 (`all`), u8, u10 and u11 never had a record or a send: never at risk. The period rate is
+opt-outs x days / user-days, the average daily rate opt-outs / user-days.
+
+Campaigns on sends: cT (unknown, u1's transactional pushes of 03-18 .. 03-24), cA (u2's 12
+pushes), cC (u6's 2). o_u1 is attributed to cT (its push of 03-24 12:00, 12 h before);
+every other opt-out lacks a delivered send in the 24 h before.
 """
 
 from __future__ import annotations
@@ -37,6 +52,7 @@ import os
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 from conftest import build, query, settings_for, write_landing_zone
 
@@ -59,10 +75,19 @@ def change(change_id, user_id, channel, changed_at, status="opted_out", source="
     }
 
 
-def send(send_id, user_id, sent_at, category="marketing", channel="push", status="delivered"):
+def send(
+    send_id,
+    user_id,
+    sent_at,
+    category="marketing",
+    channel="push",
+    status="delivered",
+    campaign=None,
+):
     return {
         "send_id": send_id,
         "user_id": user_id,
+        "campaign_id": campaign,
         "channel": channel,
         "message_category": category,
         "sent_at": sent_at,
@@ -118,16 +143,22 @@ CONSENT = [
 SENDS = (
     [send("s_u1_edge", "u1", "2024-03-18T00:00:00Z", "marketing")]  # exactly t - 7 x 24h
     + [send(f"s_u1_m{d}", "u1", f"2024-03-{d}T12:00:00Z", "marketing") for d in (19, 20)]
-    + [send(f"s_u1_t{d}", "u1", f"2024-03-{d}T12:00:00Z", "transactional") for d in range(18, 25)]
+    + [
+        send(f"s_u1_t{d}", "u1", f"2024-03-{d}T12:00:00Z", "transactional", campaign="cT")
+        for d in range(18, 25)
+    ]
     + [
         send("s_u1_at_t", "u1", "2024-03-25T00:00:00Z"),  # at the opt-out: not before it
         send("s_u1_early", "u1", "2024-03-17T23:59:59Z"),  # one second too early
         send("s_u1_failed", "u1", "2024-03-20T13:00:00Z", status="failed"),
         send("s_u1_email", "u1", "2024-03-20T14:00:00Z", channel="email"),
     ]
-    + [send(f"s_u2_{i}", "u2", f"2024-03-{25 + i // 2}T{8 + i % 2:02d}:00:00Z") for i in range(12)]
+    + [
+        send(f"s_u2_{i}", "u2", f"2024-03-{25 + i // 2}T{8 + i % 2:02d}:00:00Z", campaign="cA")
+        for i in range(12)
+    ]
     + [send("s_u3", "u3", "2024-03-27T12:00:00Z", "transactional")]
-    + [send(f"s_u6_{d}", "u6", f"2024-03-{d}T12:00:00Z") for d in (20, 21)]
+    + [send(f"s_u6_{d}", "u6", f"2024-03-{d}T12:00:00Z", campaign="cC") for d in (20, 21)]
 )
 
 CAMPAIGNS = [
@@ -246,89 +277,144 @@ def test_last_week_trend_and_change_versus_previous_week(wh):
     assert summary == {
         "optouts": 5,  # o_u1 (start edge 00:00:00), o_u3e, o_u4, o_u3p, o_u2 (end edge 23:59:59)
         "optins": 1,  # u9; the import of u10 is neither
-        "optout_rate": pytest.approx(5 / 16),
         "previous_optouts": 2,  # o_u7 (first instant), o_u6 (last second)
         "previous_optins": 0,
-        "previous_optout_rate": pytest.approx(2 / 6),
+        "coverage": "full",
+        "previous_coverage": "full",
+        "data_first": dt.date(2024, 1, 10),
+        "data_last": dt.date(2024, 4, 1),
         "change": 3,
         "change_pct": pytest.approx(150.0),
-        "rate_change": pytest.approx(5 / 16 - 2 / 6),
+        # 4 opt-outs removed a subscription (not o_u4: never at risk) over 22 + 11 user-days
+        "period_rate": pytest.approx(4 * 7 / 33),
+        "avg_daily_rate": pytest.approx(4 / 33),
+        "average_subscriptions": pytest.approx(33 / 7),
+        "previous_period_rate": pytest.approx(2 * 7 / 40),
+        "previous_avg_daily_rate": pytest.approx(2 / 40),
+        "previous_average_subscriptions": pytest.approx(40 / 7),
+        "rate_change": pytest.approx(4 * 7 / 33 - 2 * 7 / 40),
     }
 
 
 def test_trend_of_one_channel(wh):
     push = q.trend_summary(wh, week(), "push")
     assert (push["optouts"], push["optins"], push["previous_optouts"]) == (3, 1, 1)
-    assert push["optout_rate"] == pytest.approx(3 / 11)
-    assert push["previous_optout_rate"] == pytest.approx(1 / 4)
+    assert push["period_rate"] == pytest.approx(3 * 7 / 22)
+    assert push["avg_daily_rate"] == pytest.approx(3 / 22)
+    assert push["previous_period_rate"] == pytest.approx(7 / 28)
     assert push["change_pct"] == pytest.approx(200.0)
     email = q.trend_summary(wh, week(), "email")
     assert (email["optouts"], email["previous_optouts"], email["change"]) == (1, 1, 0)
     assert email["change_pct"] == 0.0
-    assert email["rate_change"] == pytest.approx(1.0 - 0.5)
+    assert email["rate_change"] == pytest.approx(7 / 11 - 7 / 12)
 
 
-def test_no_previous_optouts_gives_no_percentage_and_no_rate_change(wh):
+def test_no_previous_optouts_gives_no_percentage_and_global_optouts_no_rate(wh):
     global_ = q.trend_summary(wh, week(), "all")
     assert (global_["optouts"], global_["previous_optouts"], global_["change"]) == (1, 0, 1)
     assert global_["change_pct"] is None
-    assert global_["previous_optout_rate"] is None
-    assert global_["rate_change"] is None
+    # A global opt-out is no subscription of its own: its rate is in each channel's.
+    assert (global_["period_rate"], global_["avg_daily_rate"], global_["rate_change"]) == (
+        None,
+        None,
+        None,
+    )
 
 
-def test_a_day_whose_denominator_is_zero_counts_optouts_but_not_in_the_rate(wh):
-    # 03-17 sms: u8 was never opted in, so the mart's optout_rate is null.
+def test_an_optout_of_a_user_never_at_risk_counts_but_not_in_the_rate(wh):
+    # 03-17 sms: u8 had no record and no send; 03-18 email: u7 was opted in.
     summary = q.trend_summary(wh, between("2024-03-17", "2024-03-18"))
     assert summary["optouts"] == 2
-    assert summary["optout_rate"] == pytest.approx(1 / 2)  # 03-18 email only
-    assert (summary["previous_optouts"], summary["previous_optout_rate"]) == (0, None)
+    # Push u1 u2 u5 u6 and email u3 u7 on both days: 12 user-days, 1 removal (o_u7).
+    assert summary["period_rate"] == pytest.approx(1 * 2 / 12)
+    assert (summary["previous_optouts"], summary["change"], summary["change_pct"]) == (0, 2, None)
 
 
 @pytest.mark.parametrize(
-    ("range_name", "optouts", "optins", "rate", "previous", "change_pct"),
+    ("range_name", "optouts", "optins", "coverage", "previous", "change", "change_pct"),
     [
-        ("last_month", 8, 1, 7 / 22, 1, 700.0),  # previous month: o_u11 on 02-15
-        ("last_year", 9, 7, 8 / 26, 0, None),  # the 01-10 opt-ins have a 0 denominator
+        # previous month: o_u11 on 02-15
+        ("last_month", 8, 1, ("full", "full"), 1, 7, 700.0),
+        # the 01-10 opt-ins are in; the year before has no data: nothing to compare with
+        ("last_year", 9, 7, ("partial", "none"), 0, None, None),
     ],
 )
-def test_longer_presets(wh, range_name, optouts, optins, rate, previous, change_pct):
+def test_longer_presets(wh, range_name, optouts, optins, coverage, previous, change, change_pct):
     summary = q.trend_summary(wh, q.period(range_name, as_of=AS_OF))
     assert (summary["optouts"], summary["optins"]) == (optouts, optins)
-    assert summary["optout_rate"] == pytest.approx(rate)
+    assert (summary["coverage"], summary["previous_coverage"]) == coverage
     assert summary["previous_optouts"] == previous
+    assert summary["change"] == change
     assert summary["change_pct"] == (None if change_pct is None else pytest.approx(change_pct))
+    if change is None:
+        assert summary["rate_change"] is None
+
+
+def test_data_span_and_coverage(wh):
+    span = q.data_span(wh)
+    assert span == {"first": dt.date(2024, 1, 10), "last": dt.date(2024, 4, 1)}
+    assert q.coverage(span, between("2024-01-10", "2024-04-01").current) == "full"
+    assert q.coverage(span, between("2024-01-09", "2024-01-10").current) == "partial"
+    assert q.coverage(span, between("2024-04-01", "2024-04-02").current) == "partial"
+    assert q.coverage(span, between("2024-01-01", "2024-01-09").current) == "none"
+    assert q.coverage(span, between("2024-04-02", "2024-04-09").current) == "none"
 
 
 def test_optouts_by_day_are_the_mart_rows_of_the_period(wh):
     rows = q.optouts_by_day(wh, week().current)
-    got = [
-        (r.date.isoformat(), r.channel, r.optouts, r.optins, r.opted_in_users_at_start)
-        for r in rows.itertuples()
-    ]
+    got = [(r.date.isoformat(), r.channel, r.optouts, r.optins) for r in rows.itertuples()]
     assert got == [
-        ("2024-03-25", "push", 1, 0, 3),
-        ("2024-03-26", "push", 0, 1, 2),
-        ("2024-03-28", "all", 1, 0, 4),
-        ("2024-03-28", "email", 1, 0, 1),
-        ("2024-03-29", "push", 1, 0, 3),
-        ("2024-03-31", "push", 1, 0, 3),
+        ("2024-03-25", "push", 1, 0),
+        ("2024-03-26", "push", 0, 1),
+        ("2024-03-28", "all", 1, 0),
+        ("2024-03-28", "email", 1, 0),
+        ("2024-03-29", "push", 1, 0),
+        ("2024-03-31", "push", 1, 0),
     ]
     assert list(q.optouts_by_day(wh, week().current, "email")["optouts"]) == [1]
 
 
-def test_daily_rate_is_the_marts_rate_for_one_channel_and_weighted_for_all(wh):
+def test_weekly_rows_start_on_monday(wh):
+    # 03-25 is a Monday: the whole week is one bucket; 03-17 (a Sunday) is the week before.
+    rows = q.optouts_by_day(wh, between("2024-03-17", "2024-03-31").current, grain="week")
+    got = [(r.date.isoformat(), r.channel, r.optouts, r.optins) for r in rows.itertuples()]
+    assert got == [
+        ("2024-03-11", "sms", 1, 0),
+        ("2024-03-18", "email", 1, 0),
+        ("2024-03-18", "push", 1, 0),
+        ("2024-03-25", "all", 1, 0),
+        ("2024-03-25", "email", 1, 0),
+        ("2024-03-25", "push", 3, 1),
+    ]
+    rates = q.rate_by_day(wh, week().current, "push", grain="week")
+    assert [(r.date.isoformat(), r.user_days, r.optouts) for r in rates.itertuples()] == [
+        ("2024-03-25", 22, 3)
+    ]
+    assert q.chart_grain(week().current) == "day"
+    assert q.chart_grain(q.period("last_year", as_of=AS_OF).current) == "week"
+    assert q.chart_grain(between("2024-01-01", "2024-04-01").current) == "day"  # 92 days
+    assert q.chart_grain(between("2024-01-01", "2024-04-02").current) == "week"  # 93 days
+
+
+def test_daily_rate_is_optouts_per_user_day(wh):
     push = q.rate_by_day(wh, week().current, "push")
-    mart = q.optouts_by_day(wh, week().current, "push")
-    assert list(push["optout_rate"]) == list(mart["optout_rate"])  # exactly the mart's values
-    combined = q.rate_by_day(wh, week().current)
-    got = {r.date.isoformat(): r.optout_rate for r in combined.itertuples()}
+    got = {r.date.isoformat(): (r.user_days, r.optouts) for r in push.itertuples()}
     assert got == {
-        "2024-03-25": pytest.approx(1 / 3),
-        "2024-03-26": 0.0,
-        "2024-03-28": pytest.approx((1 + 1) / (1 + 4)),  # email and all
-        "2024-03-29": pytest.approx(1 / 3),
-        "2024-03-31": pytest.approx(1 / 3),
+        "2024-03-25": (3, 1),
+        "2024-03-26": (2, 0),
+        "2024-03-27": (3, 0),
+        "2024-03-28": (4, 0),
+        "2024-03-29": (4, 1),
+        "2024-03-30": (3, 0),
+        "2024-03-31": (3, 1),
     }
+    assert list(push["optout_rate"]) == [pytest.approx(o / u) for u, o in got.values()]
+    combined = q.rate_by_day(wh, week().current)
+    assert [(r.user_days, r.optouts) for r in combined.itertuples()] == [
+        (5, 1), (4, 0), (5, 0), (6, 1), (5, 1), (4, 0), (4, 1)
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="not a subscription"):
+        q.rate_by_day(wh, week().current, "all")
 
 
 def test_trend_by_channel_with_previous_week(wh):
@@ -337,7 +423,10 @@ def test_trend_by_channel_with_previous_week(wh):
         (r.channel, r.optouts, r.previous_optouts, r.change, r.optins) for r in rows.itertuples()
     ]
     assert got == [("push", 3, 1, 2, 1), ("all", 1, 0, 1, 0), ("email", 1, 1, 0, 0)]
-    assert list(rows["optout_rate"]) == [pytest.approx(3 / 11), 0.25, 1.0]
+    rates = list(rows["avg_daily_rate"])
+    assert rates[0] == pytest.approx(3 / 22)
+    assert pd.isna(rates[1])  # `all`: no subscription of its own
+    assert rates[2] == pytest.approx(1 / 11)
 
 
 def test_a_channel_only_in_the_previous_period_is_listed_with_zero(wh):
@@ -347,7 +436,7 @@ def test_a_channel_only_in_the_previous_period_is_listed_with_zero(wh):
     rows = q.trend_by_channel(wh, between("2024-03-19", "2024-03-19"))  # previous: 03-18
     got = {r.channel: (r.optouts, r.previous_optouts, r.change) for r in rows.itertuples()}
     assert got == {"email": (0, 1, -1)}
-    assert rows["optout_rate"].isna().all()
+    assert list(rows["avg_daily_rate"]) == [0.0]  # u3 subscribed, nobody left
 
 
 # --- Push messages before opt-out -------------------------------------------------
@@ -380,6 +469,110 @@ def test_push_histogram_follows_the_period(wh):
     assert histogram(q.push_histogram(wh, month)) == {"0": 3, "1": 2, "2": 1, "10+": 2}
     nothing = q.push_histogram(wh, between("2023-01-01", "2023-01-31").current)
     assert list(nothing["optouts"]) == [0] * 11
+
+
+# --- Pressure: the opt-out rate per user-day by sends in the 7 days before ------------
+
+
+def test_pressure_curve_of_the_week(wh):
+    curve = q.pressure_curve(wh, week().current, "push")
+    assert list(curve["bucket"]) == ["0", "1–2", "3–5", "6–10", "11–20", "21+"]
+    # 0: u5 x 7, u9 x 5, u2 on 25; 1-2: u2 on 26 (2), u3 on 28 and 29 (1, opts out);
+    # 3-5: u2 on 27; 6-10: u1 on 25 (10, opts out), u2 on 28 29 30; 11-20: u2 on 31.
+    assert list(curve["user_days"]) == [13, 3, 1, 4, 1, 0]
+    assert list(curve["optouts"]) == [0, 1, 0, 1, 1, 0]
+    assert list(curve["per_1k"][:5]) == [0.0, pytest.approx(1000 / 3), 0.0, 250.0, 1000.0]
+    assert pd.isna(curve["per_1k"].iloc[5])  # no user-days: no rate
+    email = q.pressure_curve(wh, week().current, "email")
+    # u1 had the email of 03-20 in its 7 days on 25 26 27, none after; u3 none.
+    assert list(email["user_days"]) == [8, 3, 0, 0, 0, 0]
+    assert list(email["optouts"]) == [1, 0, 0, 0, 0, 0]
+
+
+# --- Campaigns: attributed opt-outs per 1,000 deliveries -----------------------------
+
+
+def ranking(frame):
+    return [
+        (r.campaign_id, r.campaign, r.deliveries, r.attributed_optouts) for r in frame.itertuples()
+    ]
+
+
+def test_campaign_ranking_by_rate_with_a_delivery_in_the_period(wh):
+    month = q.period("last_month", as_of=AS_OF).current
+    rows = q.campaign_ranking(wh, month, min_deliveries=0)
+    # cT: 1 of 7 (142.9 per 1,000), then the 0-rates by deliveries: cA 12, cC 2.
+    assert ranking(rows) == [
+        ("cT", "cT", 7, 1),
+        ("cA", "Spring Sale", 12, 0),
+        ("cC", "Flash", 2, 0),
+    ]
+    cT = rows.iloc[0]
+    assert (cT["channel"], cT["message_category"]) == ("push", "transactional")
+    assert cT["per_1k"] == pytest.approx(1000 / 7)
+    assert cT["baseline_per_1k"] == pytest.approx(1000 / 21)  # 1 of the channel's 21
+    assert cT["lift"] == pytest.approx(3.0)
+    assert ranking(q.campaign_ranking(wh, month, min_deliveries=5)) == [
+        ("cT", "cT", 7, 1),
+        ("cA", "Spring Sale", 12, 0),
+    ]
+    # The last week: only cA delivered in it (cT and cC sent before 03-25).
+    assert ranking(q.campaign_ranking(wh, week().current, min_deliveries=0)) == [
+        ("cA", "Spring Sale", 12, 0)
+    ]
+    assert list(q.campaign_ranking(wh, month, min_deliveries=0, limit=1)["campaign_id"]) == ["cT"]
+
+
+def test_default_min_deliveries(wh):
+    # 21 deliveries per attributed opt-out on average: rounded up to a hundred, at least 100.
+    assert q.default_min_deliveries(wh) == 100
+
+
+def test_attribution_totals_and_windows(wh):
+    assert q.attribution_totals(wh, week().current) == {
+        "optouts": 5,
+        "attributed": 1,  # o_u1 -> cT
+        "unattributed": 4,
+    }
+    assert q.attribution_windows(wh) == {"email": 120, "push": 24}  # channels of campaigns
+
+
+# --- Alerts, reasons, keywords, compliance -------------------------------------------------
+
+
+def test_no_alert_on_a_quiet_warehouse(wh):
+    assert q.alerts(wh, q.period("last_year", as_of=AS_OF).current).empty
+    day, flagged = q.latest_day_alerts(wh, through=dt.date(2024, 3, 31))
+    assert (day, flagged.empty) == (dt.date(2024, 3, 31), True)
+    # The latest complete day never lies after the data.
+    assert q.latest_complete_day(wh, through=dt.date(2024, 5, 1)) == dt.date(2024, 4, 1)
+
+
+def test_reasons_keywords_and_compliance(wh):
+    assert q.optout_reasons(wh, week().current).empty  # no opt-out here gave a reason
+    keywords = q.optout_keywords(wh, week().current)
+    assert list(keywords.itertuples(index=False, name=None)) == [("none", 5)]
+    # u1's marketing push at the instant of its opt-out (03-25 00:00) is a send after it.
+    compliance = q.compliance_by_campaign(wh)
+    assert list(compliance.itertuples(index=False, name=None)) == [("(no campaign)", 1, 0, 1)]
+
+
+# --- Retention windows that have closed ----------------------------------------------------
+
+
+def test_retention_window_status(wh):
+    status = q.retention_window_status(wh, week().current)
+    # as_of 04-05: o_u2 (03-31 23:59:59) is pending from W7; o_u3e, o_u3p and o_u2 from W14
+    # (u1 and u4 are retained, known at once).
+    assert list(status.itertuples(index=False, name=None)) == [
+        (1, 5, 0),
+        (3, 5, 0),
+        (7, 5, 1),
+        (14, 5, 3),
+        (30, 5, 3),
+    ]
+    empty = q.retention_window_status(wh, between("2023-01-01", "2023-01-31").current)
+    assert list(empty["optouts"]) == [0] * 5
 
 
 # --- Last campaigns --------------------------------------------------------------
@@ -484,18 +677,34 @@ def test_last_events_follow_the_period(wh):
 # --- Export, span and read-only access -----------------------------------------------
 
 
+@pytest.mark.parametrize("kind", ["users", "status_changes", "suppression"])
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
-def test_export_file_is_exactly_write_exports_file(project, tmp_path, fmt):
-    rng = week().current
-    name, data = q.export_file(project.warehouse, rng, fmt)
+def test_export_file_is_exactly_write_exports_file(project, tmp_path, kind, fmt):
+    rng = week().current if kind != "suppression" else None
+    name, data = q.export_file(project.warehouse, rng, fmt, kind=kind)
     other = type(project)(project.raw_dir, project.warehouse, tmp_path)
-    written = write_export(other, "users", rng, fmt)
-    assert name == written.path.name == q.export_file_name(rng, fmt)
-    assert name == f"optout_users_last_week_2024-03-25_2024-03-31.{fmt}"
+    written = write_export(other, kind, rng, fmt)
+    assert name == written.path.name == q.export_file_name(rng, fmt, kind)
     assert data == written.path.read_bytes()
-    if fmt == "csv":
+    if kind == "users":
+        assert name == f"optout_users_last_week_2024-03-25_2024-03-31.{fmt}"
+    if kind == "users" and fmt == "csv":
         lines = data.decode().splitlines()
         assert [line.split(",")[0] for line in lines[1:]] == ["u1", "u2", "u3", "u4"]
+
+
+def test_export_kinds_are_the_exports(wh):
+    assert [kind.name for kind in q.export_kinds()] == ["users", "status_changes", "suppression"]
+
+
+def test_opted_out_users_are_the_users_export_rows(project, tmp_path):
+    users = q.opted_out_users(project.warehouse, week().current)
+    written = write_export(type(project)(project.raw_dir, project.warehouse, tmp_path), "users",
+                           week().current)  # fmt: skip
+    lines = written.path.read_text().splitlines()
+    assert ",".join(users.columns) == lines[0]
+    assert list(users["user_id"]) == ["u1", "u2", "u3", "u4"]
+    assert users.iloc[0]["first_opted_out_at"] == "2024-03-25T00:00:00Z"
 
 
 def test_optout_span(wh):

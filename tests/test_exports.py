@@ -1,4 +1,4 @@
-"""Exports of SPEC §5, hand-computed: range presets, the opted-out users file
+"""Exports of docs/CONTRACT.md §6, hand-computed: range presets, the opted-out users file
 (CSV and Parquet), the status-changes report, and the CLI's handling of bad
 arguments.
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 from conftest import build, settings_for, write_landing_zone
+from factories import consent_change, user
 
 from orchestration.config import Settings
 from orchestration.exports import write_export
@@ -34,70 +35,203 @@ USER_COLUMNS = ["user_id", "external_id", "email", "phone", "first_name", "last_
 # fmt: on
 
 
-def change(
-    change_id, user_id, changed_at, channel="push", status="opted_out", source="app_settings"
-):
-    return {
-        "change_id": change_id,
-        "user_id": user_id,
-        "channel": channel,
-        "status": status,
-        "changed_at": changed_at,
-        "source": source,
-    }
-
-
-def person(user_id, external_id, email, phone, first, last, team, updated_at):
-    return {
-        "user_id": user_id,
-        "external_id": external_id,
-        "email": email,
-        "phone": phone,
-        "first_name": first,
-        "last_name": last,
-        "team_code": team,
-        "updated_at": updated_at,
-    }
-
-
-# fmt: off
 USERS = [
-    person("u_a", "EXT-A-OLD", "a.old@example.com", "+15550000001", "Ann", "Old", "T1",
-           "2024-01-01T00:00:00Z"),
-    person("u_a", "EXT-A", "ann@example.com", "+15550000002", "Ann", "Smith, Jr.", "TEAM-1",
-           "2024-02-01T00:00:00Z"),
-    person("u_b", "EXT-B", "b@example.com", "+15550000003", "Bob", "Ray", "TEAM-1",
-           "2024-01-01T00:00:00Z"),
-    person("u_e", "EXT-E", "e@example.com", None, "Eve", "Stone", "TEAM-2",
-           "2024-01-01T00:00:00Z"),
-    person("u_g", "EXT-G", "g@example.com", "+15550000007", "Gus", "Lee", "TEAM-1",
-           "2024-01-01T00:00:00Z"),
+    user(
+        user_id="u_a",
+        external_id="EXT-A-OLD",
+        email="a.old@example.com",
+        phone="+15550000001",
+        first_name="Ann",
+        last_name="Old",
+        team_code="T1",
+        updated_at="2024-01-01T00:00:00Z",
+    ),
+    user(
+        user_id="u_a",
+        external_id="EXT-A",
+        email="ann@example.com",
+        phone="+15550000002",
+        first_name="Ann",
+        last_name="Smith, Jr.",
+        team_code="TEAM-1",
+        updated_at="2024-02-01T00:00:00Z",
+    ),
+    user(
+        user_id="u_b",
+        external_id="EXT-B",
+        email="b@example.com",
+        phone="+15550000003",
+        first_name="Bob",
+        last_name="Ray",
+        team_code="TEAM-1",
+        updated_at="2024-01-01T00:00:00Z",
+    ),
+    user(
+        user_id="u_e",
+        external_id="EXT-E",
+        email="e@example.com",
+        phone=None,
+        first_name="Eve",
+        last_name="Stone",
+        team_code="TEAM-2",
+        updated_at="2024-01-01T00:00:00Z",
+    ),
+    user(
+        user_id="u_g",
+        external_id="EXT-G",
+        email="g@example.com",
+        phone="+15550000007",
+        first_name="Gus",
+        last_name="Lee",
+        team_code="TEAM-1",
+        updated_at="2024-01-01T00:00:00Z",
+    ),
 ]
-# fmt: on
 
 # Written in a shuffled user order on purpose.
 CONSENT = [
-    change("g1", "u_g", "2024-02-28T10:00:00.900Z", channel="sms"),  # fraction truncated
-    change("e1", "u_e", "2024-02-25T09:00:00Z"),
-    change("e2", "u_e", "2024-02-26T09:00:00Z", status="opted_in"),
-    change("e3", "u_e", "2024-02-27T09:00:00Z"),
-    change("e4", "u_e", "2024-02-28T09:00:00Z", channel="all"),
-    change("a2", "u_a", "2024-03-01T23:59:59Z", channel="email"),  # last day of last_week
-    change("a1", "u_a", "2024-02-24T00:00:00Z"),  # first day of last_week
-    change("d1", "u_d", "2024-02-27T10:00:00+02:00"),  # unknown user; 08:00Z
-    change("b1", "u_b", "2024-02-23T23:59:59Z", channel="sms"),  # day before last_week
-    change("c1", "u_c", "2024-03-02T00:00:00Z"),  # day after
-    change("f1", "u_f", "2024-03-01T22:30:00-05:00"),  # = 03-02T03:30Z: after
-    change("f2", "u_f", "2024-02-24T01:00:00+02:00", channel="email"),  # = 02-23T23:00Z
-    change("i1", "u_i", "2024-02-27T00:00:00Z", source="import"),  # import: never
-    change("j1", "u_j", "2024-02-20T10:00:00Z"),
-    change("j2", "u_j", "2024-02-26T10:00:00Z", source="inbound_keyword"),  # repeat: never
+    # fraction truncated
+    consent_change(
+        change_id="g1", user_id="u_g", changed_at="2024-02-28T10:00:00.900Z", channel="sms"
+    ),
+    consent_change(change_id="e1", user_id="u_e", changed_at="2024-02-25T09:00:00Z"),
+    consent_change(
+        change_id="e2", user_id="u_e", changed_at="2024-02-26T09:00:00Z", status="opted_in"
+    ),
+    consent_change(change_id="e3", user_id="u_e", changed_at="2024-02-27T09:00:00Z"),
+    consent_change(change_id="e4", user_id="u_e", changed_at="2024-02-28T09:00:00Z", channel="all"),
+    # last day of last_week
+    consent_change(
+        change_id="a2", user_id="u_a", changed_at="2024-03-01T23:59:59Z", channel="email"
+    ),
+    # first day of last_week
+    consent_change(change_id="a1", user_id="u_a", changed_at="2024-02-24T00:00:00Z"),
+    # unknown user; 08:00Z
+    consent_change(change_id="d1", user_id="u_d", changed_at="2024-02-27T10:00:00+02:00"),
+    # day before last_week
+    consent_change(change_id="b1", user_id="u_b", changed_at="2024-02-23T23:59:59Z", channel="sms"),
+    consent_change(change_id="c1", user_id="u_c", changed_at="2024-03-02T00:00:00Z"),  # day after
+    # = 03-02T03:30Z: after
+    consent_change(change_id="f1", user_id="u_f", changed_at="2024-03-01T22:30:00-05:00"),
+    # = 02-23T23:00Z
+    consent_change(
+        change_id="f2", user_id="u_f", changed_at="2024-02-24T01:00:00+02:00", channel="email"
+    ),
+    # import: never
+    consent_change(
+        change_id="i1", user_id="u_i", changed_at="2024-02-27T00:00:00Z", source="import"
+    ),
+    consent_change(change_id="j1", user_id="u_j", changed_at="2024-02-20T10:00:00Z"),
+    # repeat: never
+    consent_change(
+        change_id="j2", user_id="u_j", changed_at="2024-02-26T10:00:00Z", source="inbound_keyword"
+    ),
     # last_year around a year boundary, D = 2024-01-15: 2023-01-16 .. 2024-01-15
-    change("y1", "u_y1", "2023-01-16T00:00:00Z"),  # first day: in
-    change("y2", "u_y2", "2023-01-15T23:59:59Z"),  # day before: out
-    change("y3", "u_y3", "2024-01-15T12:00:00Z"),  # last day: in
-    change("y4", "u_y4", "2024-01-16T00:00:00Z"),  # day after: out
+    # first day: in
+    consent_change(change_id="y1", user_id="u_y1", changed_at="2023-01-16T00:00:00Z"),
+    # day before: out
+    consent_change(change_id="y2", user_id="u_y2", changed_at="2023-01-15T23:59:59Z"),
+    # last day: in
+    consent_change(change_id="y3", user_id="u_y3", changed_at="2024-01-15T12:00:00Z"),
+    # day after: out
+    consent_change(change_id="y4", user_id="u_y4", changed_at="2024-01-16T00:00:00Z"),
 ]
+
+# June 2024, outside every range above: numeric user ids of different widths and a text
+# id, opting out on push (unless said) at the same instant (written shuffled). User 100's
+# push changes "9" (opted in) and "10" (opted out) tie on changed_at: 9 < 10, so both are
+# status changes.
+JUNE_USERS = [
+    user(
+        user_id="9",
+        external_id="EXT-9",
+        email="nine@example.com",
+        phone="+15550000009",
+        first_name="Nia",
+        last_name="Nine",
+        team_code="TEAM-9",
+    ),
+    user(
+        user_id="10",
+        external_id="EXT-10",
+        email="ten@example.com",
+        phone="+15550000010",
+        first_name="Tom",
+        last_name="Ten",
+        team_code="TEAM-10",
+    ),
+    user(
+        user_id="100",
+        external_id="EXT-100",
+        email="hundred@example.com",
+        phone="+15550000100",
+        first_name="Hal",
+        last_name="Hundred",
+        team_code="TEAM-100",
+    ),
+    user(
+        user_id="u_z",
+        external_id="EXT-Z",
+        email="zoe@example.com",
+        first_name="Zoe",
+        last_name="Zed",
+        team_code="TEAM-Z",
+    ),
+]
+JUNE_T = "2024-06-10T12:00:00Z"
+JUNE_CONSENT = [
+    consent_change(change_id="n_z", user_id="u_z", channel="email", changed_at=JUNE_T),
+    consent_change(change_id="10", user_id="100", changed_at=JUNE_T),
+    consent_change(change_id="n10b", user_id="10", channel="sms", changed_at=JUNE_T),
+    consent_change(change_id="9", user_id="100", status="opted_in", changed_at=JUNE_T),
+    consent_change(change_id="n9a", user_id="9", changed_at=JUNE_T),
+    consent_change(change_id="n10a", user_id="10", changed_at=JUNE_T),
+    consent_change(change_id="n100a", user_id="100", changed_at="2024-06-01T08:00:00Z"),
+]
+
+# The users export of June (between 2024-06-01 and 2024-06-30): 9 < 10 < 100 < u_z.
+JUNE_USERS_CSV = (
+    "user_id,external_id,email,phone,first_name,last_name,team_code,channels,optout_count,"
+    "first_opted_out_at,last_opted_out_at\n"
+    "9,EXT-9,nine@example.com,+15550000009,Nia,Nine,TEAM-9,push,1,"
+    "2024-06-10T12:00:00Z,2024-06-10T12:00:00Z\n"
+    "10,EXT-10,ten@example.com,+15550000010,Tom,Ten,TEAM-10,push|sms,2,"
+    "2024-06-10T12:00:00Z,2024-06-10T12:00:00Z\n"
+    "100,EXT-100,hundred@example.com,+15550000100,Hal,Hundred,TEAM-100,push,2,"
+    "2024-06-01T08:00:00Z,2024-06-10T12:00:00Z\n"
+    "u_z,EXT-Z,zoe@example.com,,Zoe,Zed,TEAM-Z,email,1,"
+    "2024-06-10T12:00:00Z,2024-06-10T12:00:00Z\n"
+)
+
+STATUS_CHANGES_HEADER = (
+    "first_name,last_name,user_id,external_id,team_code,phone,channel,status,status_time\n"
+)
+
+# The status-changes report of last_week (as_of 2024-03-01), byte for byte: by status
+# time (the fraction of g1 truncated when written).
+LAST_WEEK_STATUS_CHANGES_CSV = STATUS_CHANGES_HEADER + (
+    'Ann,"Smith, Jr.",u_a,EXT-A,TEAM-1,+15550000002,push,Opted Out,2024-02-24T00:00:00Z\n'
+    "Eve,Stone,u_e,EXT-E,TEAM-2,,push,Opted Out,2024-02-25T09:00:00Z\n"
+    "Eve,Stone,u_e,EXT-E,TEAM-2,,push,Opted In,2024-02-26T09:00:00Z\n"
+    ",,u_d,,,,push,Opted Out,2024-02-27T08:00:00Z\n"
+    "Eve,Stone,u_e,EXT-E,TEAM-2,,push,Opted Out,2024-02-27T09:00:00Z\n"
+    "Eve,Stone,u_e,EXT-E,TEAM-2,,all,Opted Out,2024-02-28T09:00:00Z\n"
+    "Gus,Lee,u_g,EXT-G,TEAM-1,+15550000007,sms,Opted Out,2024-02-28T10:00:00Z\n"
+    'Ann,"Smith, Jr.",u_a,EXT-A,TEAM-1,+15550000002,email,Opted Out,2024-03-01T23:59:59Z\n'
+)
+
+# June's report: at the same status time by user id (9 < 10 < 100 < u_z), then channel,
+# then change id (user 100's "9" before "10").
+JUNE_STATUS_CHANGES_CSV = STATUS_CHANGES_HEADER + (
+    "Hal,Hundred,100,EXT-100,TEAM-100,+15550000100,push,Opted Out,2024-06-01T08:00:00Z\n"
+    "Nia,Nine,9,EXT-9,TEAM-9,+15550000009,push,Opted Out,2024-06-10T12:00:00Z\n"
+    "Tom,Ten,10,EXT-10,TEAM-10,+15550000010,push,Opted Out,2024-06-10T12:00:00Z\n"
+    "Tom,Ten,10,EXT-10,TEAM-10,+15550000010,sms,Opted Out,2024-06-10T12:00:00Z\n"
+    "Hal,Hundred,100,EXT-100,TEAM-100,+15550000100,push,Opted In,2024-06-10T12:00:00Z\n"
+    "Hal,Hundred,100,EXT-100,TEAM-100,+15550000100,push,Opted Out,2024-06-10T12:00:00Z\n"
+    "Zoe,Zed,u_z,EXT-Z,TEAM-Z,,email,Opted Out,2024-06-10T12:00:00Z\n"
+)
+JUNE = {"range_name": "between", "start": "2024-06-01", "end": "2024-06-30"}
 
 # fmt: off
 ROW_A = ["u_a", "EXT-A", "ann@example.com", "+15550000002", "Ann", "Smith, Jr.", "TEAM-1",
@@ -127,7 +261,10 @@ LAST_WEEK_CSV = (
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Settings:
     settings = settings_for(tmp_path_factory.mktemp("exports"))
-    write_landing_zone(settings.raw_dir, {"users": USERS, "consent_changes": CONSENT})
+    write_landing_zone(
+        settings.raw_dir,
+        {"users": USERS + JUNE_USERS, "consent_changes": CONSENT + JUNE_CONSENT},
+    )
     build(settings)
     return settings
 
@@ -185,10 +322,13 @@ def test_single_day_between_range_is_allowed():
 
 
 def test_default_as_of_is_today_utc():
-    """No as_of: D = today in UTC; last_week starts 6 days earlier."""
+    """No as_of: D = today in UTC; last_week starts 6 days earlier. The clock is read
+    before and after, so a run across midnight UTC accepts either day."""
+    before = dt.datetime.now(dt.UTC).date()
     got = resolve_range("last_week")
-    today = dt.datetime.now(dt.UTC).date()
-    assert (got.start, got.end) == (today - dt.timedelta(days=6), today)
+    after = dt.datetime.now(dt.UTC).date()
+    assert got.end in {before, after}
+    assert got.start == got.end - dt.timedelta(days=6)
 
 
 @pytest.mark.parametrize(
@@ -320,36 +460,27 @@ def test_bad_format_raises_and_writes_nothing(settings):
 def test_status_changes_report(settings):
     """02-24 .. 03-01: every non-import status change; u_i's import, u_j's repeated STOP,
     u_b (02-23) and u_f (UTC dates outside) are absent. Columns: first name, last name,
-    user id, external id, team code, phone, channel, status, status time."""
+    user id, external id, team code, phone, channel, status, status time; by status
+    time. The whole file, byte for byte."""
     result = write_export(
         settings, "status_changes", resolve_range("last_week", as_of="2024-03-01")
     )
-    header, *rows = read_csv(result.path)
-    assert len(header) == 9
-    ann = ["Ann", "Smith, Jr.", "u_a", "EXT-A", "TEAM-1", "+15550000002"]
-    eve = ["Eve", "Stone", "u_e", "EXT-E", "TEAM-2", ""]
-    assert sorted(rows) == sorted(
-        [
-            ann + ["push", "Opted Out", "2024-02-24T00:00:00Z"],
-            ann + ["email", "Opted Out", "2024-03-01T23:59:59Z"],
-            ["", "", "u_d", "", "", "", "push", "Opted Out", "2024-02-27T08:00:00Z"],
-            eve + ["push", "Opted Out", "2024-02-25T09:00:00Z"],
-            eve + ["push", "Opted In", "2024-02-26T09:00:00Z"],
-            eve + ["push", "Opted Out", "2024-02-27T09:00:00Z"],
-            eve + ["all", "Opted Out", "2024-02-28T09:00:00Z"],
-            [
-                "Gus",
-                "Lee",
-                "u_g",
-                "EXT-G",
-                "TEAM-1",
-                "+15550000007",
-                "sms",
-                "Opted Out",
-                "2024-02-28T10:00:00Z",
-            ],
-        ]
-    )
+    assert result.path.read_bytes().decode("utf-8") == LAST_WEEK_STATUS_CHANGES_CSV
+    assert result.row_count == 8
+
+
+def test_status_changes_report_orders_ties_by_natural_user_id_channel_change_id(settings):
+    """June: at 06-10T12:00Z users 9, 10 (push, then sms), 100 (change 9 in, then
+    change 10 out), u_z: numeric ids by value, before text ids."""
+    result = write_export(settings, "status_changes", resolve_range(**JUNE))
+    assert result.path.read_bytes().decode("utf-8") == JUNE_STATUS_CHANGES_CSV
+
+
+def test_users_export_orders_numeric_user_ids_by_value(settings):
+    """June: 9, 10, 100, u_z (text order would be 10, 100, 9); user 100's opt-outs are
+    n100a and change 10, which follows change 9 (an opt-in) at the same instant."""
+    result = write_export(settings, "users", resolve_range(**JUNE))
+    assert result.path.read_bytes().decode("utf-8") == JUNE_USERS_CSV
 
 
 # --- the CLI ----------------------------------------------------------------------------------

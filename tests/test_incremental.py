@@ -1,4 +1,4 @@
-"""Incremental builds give the marts a full rebuild gives (issue 4).
+"""Incremental builds give the marts a full rebuild gives (docs/OPERATIONS.md).
 
 Files arrive day by day, one is late (a past day's events land with the last
 batch) and one is re-delivered; after each batch an incremental build runs.

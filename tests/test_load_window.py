@@ -1,4 +1,4 @@
-"""Builds through a landing day (issue 4): the dbt var `load_through`, which a Dagster
+"""Builds through a landing day (docs/CONTRACT.md §7.2): the dbt var `load_through`, which a Dagster
 partition and `optout build --through` set, loads only the files dated up to that day.
 
 Landing zone: users.csv (no date: in every window), one consent change (CSV) and one
@@ -10,6 +10,7 @@ equals a full refresh through D3 of the same files.
 from __future__ import annotations
 
 import shutil
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -24,31 +25,28 @@ from conftest import (
     write_csv,
     write_landing_zone,
 )
+from factories import consent_change, event, user
 
 from orchestration import cli
 from orchestration.build import BuildError, run_build
 
 D1, D2, D3, D4 = "2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08"
-USERS = [{"user_id": u, "updated_at": "2026-01-01T00:00:00Z"} for u in ("u1", "u2", "u3")]
+USERS = [user(user_id=u, updated_at="2026-01-01T00:00:00Z") for u in ("u1", "u2", "u3")]
 
 
-def optout(change_id: str, user_id: str, channel: str, changed_at: str) -> dict:
-    return {
-        "change_id": change_id,
-        "user_id": user_id,
-        "channel": channel,
-        "status": "opted_out",
-        "changed_at": changed_at,
-        "source": "admin",
-    }
+optout = partial(consent_change, status="opted_out", source="admin")
 
 
 def day_files(raw, day: str, change: dict, event_id: str, name: str | None = None) -> None:
     name = name or day
     write_csv(raw / "consent_changes" / f"consent_changes_{name}.csv", "consent_changes", [change])
-    event = {"event_id": event_id, "user_id": change["user_id"], "event_name": "app_open",
-             "occurred_at": f"{day}T08:00:00Z"}  # fmt: skip
-    table = pa.table({c: pa.array([event.get(c)], type=pa.string()) for c in COLUMNS["events"]})
+    row = event(
+        event_id=event_id,
+        user_id=change["user_id"],
+        event_name="app_open",
+        occurred_at=f"{day}T08:00:00Z",
+    )
+    table = pa.table({c: pa.array([row[c]], type=pa.string()) for c in COLUMNS["events"]})
     pq.write_table(table, raw / "events" / f"events_{name}.parquet")
 
 
@@ -69,9 +67,24 @@ def test_builds_through_a_day_load_only_its_files_and_equal_a_full_refresh(
 ):
     daily = settings_for(tmp_path / "daily")
     write_landing_zone(daily.raw_dir, {"users": USERS})
-    day_files(daily.raw_dir, D1, optout("c1", "u1", "sms", f"{D1}T10:00:00Z"), "e1")
-    day_files(daily.raw_dir, D2, optout("c2", "u2", "email", f"{D2}T10:00:00Z"), "e2")
-    day_files(daily.raw_dir, D3, optout("c3", "u3", "push", f"{D3}T10:00:00Z"), "e3")
+    day_files(
+        daily.raw_dir,
+        D1,
+        optout(change_id="c1", user_id="u1", channel="sms", changed_at=f"{D1}T10:00:00Z"),
+        "e1",
+    )
+    day_files(
+        daily.raw_dir,
+        D2,
+        optout(change_id="c2", user_id="u2", channel="email", changed_at=f"{D2}T10:00:00Z"),
+        "e2",
+    )
+    day_files(
+        daily.raw_dir,
+        D3,
+        optout(change_id="c3", user_id="u3", channel="push", changed_at=f"{D3}T10:00:00Z"),
+        "e3",
+    )
 
     # Through D2, by the CLI: D1 and D2 load, D3 waits; the undated users file loads.
     monkeypatch.setenv("OPTOUT_RAW_DIR", str(daily.raw_dir))
@@ -94,8 +107,19 @@ def test_builds_through_a_day_load_only_its_files_and_equal_a_full_refresh(
 
     # A late file of D1 and a file of D4 arrive; a build through D3 (the partition of D3)
     # loads the late file and leaves D4 for later (not taken for a removed file).
-    day_files(daily.raw_dir, D1, optout("c0", "u2", "sms", f"{D1}T09:00:00Z"), "e0", f"{D1}_late")
-    day_files(daily.raw_dir, D4, optout("c4", "u1", "push", f"{D4}T10:00:00Z"), "e4")
+    day_files(
+        daily.raw_dir,
+        D1,
+        optout(change_id="c0", user_id="u2", channel="sms", changed_at=f"{D1}T09:00:00Z"),
+        "e0",
+        f"{D1}_late",
+    )
+    day_files(
+        daily.raw_dir,
+        D4,
+        optout(change_id="c4", user_id="u1", channel="push", changed_at=f"{D4}T10:00:00Z"),
+        "e4",
+    )
     build(daily, through=D3)
     assert loaded_files(daily.warehouse, "consent_changes") == [
         f"consent_changes_{D1}.csv",

@@ -1,5 +1,5 @@
 """Hand-computed scenarios for the per-opt-out marts, the consent timeline and
-the daily aggregate (SPEC §2-§4).
+the daily aggregate (docs/CONTRACT.md §2-§5).
 
 One landing zone holds every scenario, one user id per scenario, and is built
 once for the module. Unless a scenario says otherwise an opt-out happens at
@@ -11,261 +11,515 @@ to every channel, reach it).
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from conftest import build, query, query_dicts, settings_for, write_landing_zone
+from factories import campaign, consent_change, event, interaction, send, user
 
 T = "2024-03-10T12:00:00Z"
 T_UTC = dt.datetime(2024, 3, 10, 12, 0, 0)
 
 
-def change(
-    change_id,
-    user_id,
-    status,
-    changed_at,
-    channel="push",
-    source="app_settings",
-    keyword=None,
-    reason=None,
-):
-    return {
-        "change_id": change_id,
-        "user_id": user_id,
-        "channel": channel,
-        "status": status,
-        "changed_at": changed_at,
-        "source": source,
-        "keyword": keyword,
-        "reason": reason,
-    }
-
-
-def out(change_id, user_id, changed_at=T, **kwargs):
-    return change(change_id, user_id, "opted_out", changed_at, **kwargs)
-
-
-def optin(change_id, user_id, changed_at, **kwargs):
-    return change(change_id, user_id, "opted_in", changed_at, **kwargs)
-
-
-def send(send_id, user_id, sent_at, channel="push", category="marketing", status="delivered"):
-    return {
-        "send_id": send_id,
-        "user_id": user_id,
-        "campaign_id": "cmp_a",
-        "channel": channel,
-        "message_category": category,
-        "sent_at": sent_at,
-        "delivery_status": status,
-    }
-
-
-def interaction(interaction_id, user_id, occurred_at, campaign_id, kind="click"):
-    return {
-        "interaction_id": interaction_id,
-        "user_id": user_id,
-        "campaign_id": campaign_id,
-        "send_id": None,
-        "channel": "push",
-        "interaction_type": kind,
-        "occurred_at": occurred_at,
-    }
-
-
-def user(user_id, external_id, updated_at, email=None):
-    return {
-        "user_id": user_id,
-        "external_id": external_id,
-        "email": email,
-        "first_name": "Pat",
-        "updated_at": updated_at,
-    }
+# This module's defaults: opt-outs at T; every send belongs to cmp_a; users are Pat.
+out = partial(consent_change, status="opted_out", changed_at=T)
+optin = partial(consent_change, status="opted_in")
+cmp_a_send = partial(send, campaign_id="cmp_a")
+pat = partial(user, first_name="Pat")
 
 
 CAMPAIGNS = [
-    {
-        "campaign_id": "cmp_a",
-        "campaign_name": "Winter Promo",
-        "channel": "push",
-        "message_category": "marketing",
-        "started_at": "2024-01-01T00:00:00Z",
-    },
-    {
-        "campaign_id": "cmp_b",
-        "campaign_name": "Spring Sale",
-        "channel": "push",
-        "message_category": "marketing",
-        "started_at": "2024-03-01T00:00:00Z",
-    },
+    campaign(campaign_id="cmp_a", campaign_name="Winter Promo", started_at="2024-01-01T00:00:00Z"),
+    campaign(campaign_id="cmp_b", campaign_name="Spring Sale", started_at="2024-03-01T00:00:00Z"),
 ]
 
 USERS = [
     # u_profile: three versions; 2024-01-31T23:30Z is the latest in UTC even
     # though the +02:00 row's text sorts later (it is 2024-01-31T23:00Z).
-    user("u_profile", "ext_offset", "2024-02-01T01:00:00+02:00", "offset@example.com"),
-    user("u_profile", "ext_new", "2024-01-31T23:30:00Z", "new@example.com"),
-    user("u_profile", "ext_old", "2023-06-01 08:00:00", "old@example.com"),
+    pat(
+        user_id="u_profile",
+        external_id="ext_offset",
+        updated_at="2024-02-01T01:00:00+02:00",
+        email="offset@example.com",
+    ),
+    pat(
+        user_id="u_profile",
+        external_id="ext_new",
+        updated_at="2024-01-31T23:30:00Z",
+        email="new@example.com",
+    ),
+    pat(
+        user_id="u_profile",
+        external_id="ext_old",
+        updated_at="2023-06-01 08:00:00",
+        email="old@example.com",
+    ),
 ]
 
 CONSENT = [
     # 7-day push window edges, one send each (see SENDS).
-    out("c_win_start", "u_win_start"),
-    out("c_win_early", "u_win_early"),
-    out("c_win_instant", "u_win_instant"),
-    out("c_win_last", "u_win_last"),
-    out("c_push_status", "u_push_status"),
-    out("c_push_channel", "u_push_channel"),
-    out("c_push_category", "u_push_category"),
-    out("c_push_none", "u_push_none"),
-    out("c_push_tz", "u_push_tz", "2024-03-10 14:00:00+02:00"),
+    out(change_id="c_win_start", user_id="u_win_start"),
+    out(change_id="c_win_early", user_id="u_win_early"),
+    out(change_id="c_win_instant", user_id="u_win_instant"),
+    out(change_id="c_win_last", user_id="u_win_last"),
+    out(change_id="c_push_status", user_id="u_push_status"),
+    out(change_id="c_push_channel", user_id="u_push_channel"),
+    out(change_id="c_push_category", user_id="u_push_category"),
+    out(change_id="c_push_none", user_id="u_push_none"),
+    out(change_id="c_push_tz", user_id="u_push_tz", changed_at="2024-03-10 14:00:00+02:00"),
     # opt-out -> opt-in -> opt-out
-    out("c_flip_1", "u_flip", "2024-03-01T00:00:00Z"),
-    optin("c_flip_2", "u_flip", "2024-03-05T00:00:00Z"),
-    out("c_flip_3", "u_flip", "2024-03-09T00:00:00Z", source="unsubscribe_link"),
+    out(change_id="c_flip_1", user_id="u_flip", changed_at="2024-03-01T00:00:00Z"),
+    optin(change_id="c_flip_2", user_id="u_flip", changed_at="2024-03-05T00:00:00Z"),
+    out(
+        change_id="c_flip_3",
+        user_id="u_flip",
+        changed_at="2024-03-09T00:00:00Z",
+        source="unsubscribe_link",
+    ),
     # a second STOP repeats the status
     out(
-        "c_rs_1", "u_repeat_stop", "2024-03-10T10:00:00Z", source="inbound_keyword", keyword="STOP"
+        change_id="c_rs_1",
+        user_id="u_repeat_stop",
+        changed_at="2024-03-10T10:00:00Z",
+        source="inbound_keyword",
+        keyword="STOP",
     ),
     out(
-        "c_rs_2", "u_repeat_stop", "2024-03-11T10:00:00Z", source="inbound_keyword", keyword="Stop"
+        change_id="c_rs_2",
+        user_id="u_repeat_stop",
+        changed_at="2024-03-11T10:00:00Z",
+        source="inbound_keyword",
+        keyword="Stop",
     ),
     # imported opt-out, then a keyword STOP
-    out("c_is_1", "u_import_stop", "2024-03-01T00:00:00Z", source="import"),
     out(
-        "c_is_2", "u_import_stop", "2024-03-10T00:00:00Z", source="inbound_keyword", keyword="STOP"
+        change_id="c_is_1",
+        user_id="u_import_stop",
+        changed_at="2024-03-01T00:00:00Z",
+        source="import",
+    ),
+    out(
+        change_id="c_is_2",
+        user_id="u_import_stop",
+        changed_at="2024-03-10T00:00:00Z",
+        source="inbound_keyword",
+        keyword="STOP",
     ),
     # imported opt-out, opt-in, opt-out
-    out("c_io_1", "u_import_optin", "2024-03-01T00:00:00Z", source="import"),
-    optin("c_io_2", "u_import_optin", "2024-03-05T00:00:00Z"),
-    out("c_io_3", "u_import_optin", "2024-03-08T00:00:00Z", source="admin"),
+    out(
+        change_id="c_io_1",
+        user_id="u_import_optin",
+        changed_at="2024-03-01T00:00:00Z",
+        source="import",
+    ),
+    optin(change_id="c_io_2", user_id="u_import_optin", changed_at="2024-03-05T00:00:00Z"),
+    out(
+        change_id="c_io_3",
+        user_id="u_import_optin",
+        changed_at="2024-03-08T00:00:00Z",
+        source="admin",
+    ),
     # `all` is a channel of its own
-    out("c_ac_1", "u_all_channel", "2024-03-10T08:00:00Z"),
-    out("c_ac_2", "u_all_channel", "2024-03-10T09:00:00Z", channel="all"),
-    out("c_ac_3", "u_all_channel", "2024-03-10T10:00:00Z"),
-    optin("c_ac_4", "u_all_channel", "2024-04-10T09:00:00Z", channel="all"),
-    out("c_ac_5", "u_all_channel", "2024-03-10T11:00:00Z", channel="email"),
+    out(change_id="c_ac_1", user_id="u_all_channel", changed_at="2024-03-10T08:00:00Z"),
+    out(
+        change_id="c_ac_2",
+        user_id="u_all_channel",
+        changed_at="2024-03-10T09:00:00Z",
+        channel="all",
+    ),
+    out(change_id="c_ac_3", user_id="u_all_channel", changed_at="2024-03-10T10:00:00Z"),
+    optin(
+        change_id="c_ac_4",
+        user_id="u_all_channel",
+        changed_at="2024-04-10T09:00:00Z",
+        channel="all",
+    ),
+    out(
+        change_id="c_ac_5",
+        user_id="u_all_channel",
+        changed_at="2024-03-10T11:00:00Z",
+        channel="email",
+    ),
     # two changes at the same instant: change_id decides (c_si_a before c_si_b)
-    out("c_si_x", "u_same_instant", "2024-03-10T09:00:00Z"),
-    out("c_si_b", "u_same_instant", "2024-03-10T10:00:00Z"),
-    optin("c_si_a", "u_same_instant", "2024-03-10T10:00:00Z"),
+    out(change_id="c_si_x", user_id="u_same_instant", changed_at="2024-03-10T09:00:00Z"),
+    out(change_id="c_si_b", user_id="u_same_instant", changed_at="2024-03-10T10:00:00Z"),
+    optin(change_id="c_si_a", user_id="u_same_instant", changed_at="2024-03-10T10:00:00Z"),
+    # numeric change ids of different widths and a text id at one instant: 9 < 10 < 100
+    # < c_sin_z (natural order), so each is a status change
+    out(change_id="7", user_id="u_same_instant_num", changed_at="2024-03-10T09:00:00Z"),
+    optin(change_id="9", user_id="u_same_instant_num", changed_at="2024-03-10T10:00:00Z"),
+    out(change_id="10", user_id="u_same_instant_num", changed_at="2024-03-10T10:00:00Z"),
+    optin(change_id="100", user_id="u_same_instant_num", changed_at="2024-03-10T10:00:00Z"),
+    out(change_id="c_sin_z", user_id="u_same_instant_num", changed_at="2024-03-10T10:00:00Z"),
     # enum case and white space
-    change(
-        "c_enum",
-        "u_enum_case",
-        "Opted_Out",
-        T,
+    consent_change(
+        change_id="c_enum",
+        user_id="u_enum_case",
+        status="Opted_Out",
+        changed_at=T,
         channel=" PUSH ",
         source=" Inbound_Keyword ",
         keyword=" STOP ",
         reason="  too many messages ",
     ),
     # RFC 4180 quoting: comma, doubled quotes and a line break inside a field
-    out("c_quote", "u_quoting", reason='Too many, "daily"\nmessages'),
+    out(change_id="c_quote", user_id="u_quoting", reason='Too many, "daily"\nmessages'),
     # timestamp formats
-    out("c_ts_plus", "u_ts_plus", "2024-03-10T01:30:00+02:00", channel="sms"),
-    out("c_ts_minus", "u_ts_minus", "2024-03-10 21:15:00-05:00", channel="sms"),
-    out("c_ts_z", "u_ts_z", "2024-03-10T10:00:00Z", channel="sms"),
-    out("c_ts_naive", "u_ts_naive", "2024-03-10 23:59:59", channel="sms"),
-    out("c_ts_naive_t", "u_ts_naive_t", "2024-03-10T05:06:07", channel="sms"),
-    out("c_ts_frac", "u_ts_frac", "2024-03-10T10:00:00.250Z", channel="sms"),
+    out(
+        change_id="c_ts_plus",
+        user_id="u_ts_plus",
+        changed_at="2024-03-10T01:30:00+02:00",
+        channel="sms",
+    ),
+    out(
+        change_id="c_ts_minus",
+        user_id="u_ts_minus",
+        changed_at="2024-03-10 21:15:00-05:00",
+        channel="sms",
+    ),
+    out(change_id="c_ts_z", user_id="u_ts_z", changed_at="2024-03-10T10:00:00Z", channel="sms"),
+    out(
+        change_id="c_ts_naive",
+        user_id="u_ts_naive",
+        changed_at="2024-03-10 23:59:59",
+        channel="sms",
+    ),
+    out(
+        change_id="c_ts_naive_t",
+        user_id="u_ts_naive_t",
+        changed_at="2024-03-10T05:06:07",
+        channel="sms",
+    ),
+    out(
+        change_id="c_ts_frac",
+        user_id="u_ts_frac",
+        changed_at="2024-03-10T10:00:00.250Z",
+        channel="sms",
+    ),
     # users
-    out("c_unknown", "u_unknown"),
-    out("c_profile", "u_profile"),
+    out(change_id="c_unknown", user_id="u_unknown"),
+    out(change_id="c_profile", user_id="u_profile"),
     # last campaign
-    out("c_lc_basic", "u_lc_basic"),
-    out("c_lc_nocamp", "u_lc_nocamp"),
-    out("c_lc_instant", "u_lc_instant"),
-    out("c_lc_tie_num", "u_lc_tie_num"),
-    out("c_lc_tie_text", "u_lc_tie_text"),
-    out("c_lc_unknown", "u_lc_unknown"),
-    out("c_lc_none", "u_lc_none"),
-    out("c_lc_old", "u_lc_old"),
+    out(change_id="c_lc_basic", user_id="u_lc_basic"),
+    out(change_id="c_lc_nocamp", user_id="u_lc_nocamp"),
+    out(change_id="c_lc_instant", user_id="u_lc_instant"),
+    out(change_id="c_lc_tie_num", user_id="u_lc_tie_num"),
+    out(change_id="c_lc_tie_text", user_id="u_lc_tie_text"),
+    out(change_id="c_lc_unknown", user_id="u_lc_unknown"),
+    out(change_id="c_lc_none", user_id="u_lc_none"),
+    out(change_id="c_lc_old", user_id="u_lc_old"),
     # agg_optouts_daily, channel whatsapp (see the tests at the end)
-    optin("c_d1_in", "u_day_1", "2024-03-01T10:00:00Z", channel="whatsapp"),
-    out("c_d1_out", "u_day_1", "2024-04-02T08:00:00Z", channel="whatsapp"),
-    optin("c_d2_in", "u_day_2", "2024-01-01T00:00:00Z", channel="whatsapp", source="import"),
+    optin(
+        change_id="c_d1_in",
+        user_id="u_day_1",
+        changed_at="2024-03-01T10:00:00Z",
+        channel="whatsapp",
+    ),
     out(
-        "c_d2_out",
-        "u_day_2",
-        "2024-04-02T23:59:59Z",
+        change_id="c_d1_out",
+        user_id="u_day_1",
+        changed_at="2024-04-02T08:00:00Z",
+        channel="whatsapp",
+    ),
+    optin(
+        change_id="c_d2_in",
+        user_id="u_day_2",
+        changed_at="2024-01-01T00:00:00Z",
+        channel="whatsapp",
+        source="import",
+    ),
+    out(
+        change_id="c_d2_out",
+        user_id="u_day_2",
+        changed_at="2024-04-02T23:59:59Z",
         channel="whatsapp",
         source="inbound_keyword",
         keyword="STOP",
     ),
-    optin("c_d3_in", "u_day_3", "2024-03-15T09:00:00Z", channel="whatsapp", source="api"),
-    out("c_d3_out", "u_day_3", "2024-04-15T09:00:00Z", channel="whatsapp"),
-    out("c_d4_out", "u_day_4", "2024-03-20T09:00:00Z", channel="whatsapp"),
-    optin("c_d4_in", "u_day_4", "2024-04-02T12:00:00Z", channel="whatsapp"),
-    optin("c_d5_in", "u_day_5", "2024-04-01T23:59:59Z", channel="whatsapp"),
-    optin("c_d6_in1", "u_day_6", "2024-03-01T06:00:00Z", channel="whatsapp"),
-    optin("c_d6_in2", "u_day_6", "2024-03-10T06:00:00Z", channel="whatsapp"),
-    out("c_d6_imp", "u_day_6", "2024-04-02T06:00:00Z", channel="whatsapp", source="import"),
-    out("c_d7_imp", "u_day_7", "2024-03-01T00:00:00Z", channel="whatsapp", source="import"),
+    optin(
+        change_id="c_d3_in",
+        user_id="u_day_3",
+        changed_at="2024-03-15T09:00:00Z",
+        channel="whatsapp",
+        source="api",
+    ),
     out(
-        "c_d7_stop",
-        "u_day_7",
-        "2024-04-02T07:00:00Z",
+        change_id="c_d3_out",
+        user_id="u_day_3",
+        changed_at="2024-04-15T09:00:00Z",
+        channel="whatsapp",
+    ),
+    out(
+        change_id="c_d4_out",
+        user_id="u_day_4",
+        changed_at="2024-03-20T09:00:00Z",
+        channel="whatsapp",
+    ),
+    optin(
+        change_id="c_d4_in",
+        user_id="u_day_4",
+        changed_at="2024-04-02T12:00:00Z",
+        channel="whatsapp",
+    ),
+    optin(
+        change_id="c_d5_in",
+        user_id="u_day_5",
+        changed_at="2024-04-01T23:59:59Z",
+        channel="whatsapp",
+    ),
+    optin(
+        change_id="c_d6_in1",
+        user_id="u_day_6",
+        changed_at="2024-03-01T06:00:00Z",
+        channel="whatsapp",
+    ),
+    optin(
+        change_id="c_d6_in2",
+        user_id="u_day_6",
+        changed_at="2024-03-10T06:00:00Z",
+        channel="whatsapp",
+    ),
+    out(
+        change_id="c_d6_imp",
+        user_id="u_day_6",
+        changed_at="2024-04-02T06:00:00Z",
+        channel="whatsapp",
+        source="import",
+    ),
+    out(
+        change_id="c_d7_imp",
+        user_id="u_day_7",
+        changed_at="2024-03-01T00:00:00Z",
+        channel="whatsapp",
+        source="import",
+    ),
+    out(
+        change_id="c_d7_stop",
+        user_id="u_day_7",
+        changed_at="2024-04-02T07:00:00Z",
         channel="whatsapp",
         source="inbound_keyword",
         keyword="STOP",
     ),
-    optin("c_d8_in", "u_day_8", "2024-03-05T09:00:00Z", channel="whatsapp"),
-    out("c_d8_out", "u_day_8", "2024-04-01T10:00:00Z", channel="whatsapp"),
+    optin(
+        change_id="c_d8_in",
+        user_id="u_day_8",
+        changed_at="2024-03-05T09:00:00Z",
+        channel="whatsapp",
+    ),
+    out(
+        change_id="c_d8_out",
+        user_id="u_day_8",
+        changed_at="2024-04-01T10:00:00Z",
+        channel="whatsapp",
+    ),
 ]
 
 SENDS = [
-    send("s_win_start", "u_win_start", "2024-03-03T12:00:00Z"),  # t - 7x24h: counted
-    send("s_win_early", "u_win_early", "2024-03-03T11:59:59Z"),  # 1 s earlier: not
-    send("s_win_instant", "u_win_instant", T),  # at the opt-out instant: not
-    send("s_win_last", "u_win_last", "2024-03-10T11:59:59Z"),  # 1 s before: counted
-    send("s_ps_failed", "u_push_status", "2024-03-08T00:00:00Z", status="failed"),
-    send("s_ps_bounced", "u_push_status", "2024-03-08T00:00:00Z", status="bounced"),
-    send("s_pc_email", "u_push_channel", "2024-03-08T00:00:00Z", channel="email"),
-    send("s_pc_sms", "u_push_channel", "2024-03-08T00:00:00Z", channel="sms"),
-    send("s_pc_whatsapp", "u_push_channel", "2024-03-08T00:00:00Z", channel="whatsapp"),
-    send("s_pk_mkt", "u_push_category", "2024-03-08T00:00:00Z", category="marketing"),
-    send("s_pk_trx", "u_push_category", "2024-03-08T00:00:00Z", category="transactional"),
-    send("s_pk_util", "u_push_category", "2024-03-08T00:00:00Z", category="utility"),
-    send("s_pk_otp", "u_push_category", "2024-03-08T00:00:00Z", category="otp"),
+    # t - 7x24h: counted
+    cmp_a_send(send_id="s_win_start", user_id="u_win_start", sent_at="2024-03-03T12:00:00Z"),
+    # 1 s earlier: not
+    cmp_a_send(send_id="s_win_early", user_id="u_win_early", sent_at="2024-03-03T11:59:59Z"),
+    # at the opt-out instant: not
+    cmp_a_send(send_id="s_win_instant", user_id="u_win_instant", sent_at=T),
+    # 1 s before: counted
+    cmp_a_send(send_id="s_win_last", user_id="u_win_last", sent_at="2024-03-10T11:59:59Z"),
+    cmp_a_send(
+        send_id="s_ps_failed",
+        user_id="u_push_status",
+        sent_at="2024-03-08T00:00:00Z",
+        delivery_status="failed",
+    ),
+    cmp_a_send(
+        send_id="s_ps_bounced",
+        user_id="u_push_status",
+        sent_at="2024-03-08T00:00:00Z",
+        delivery_status="bounced",
+    ),
+    cmp_a_send(
+        send_id="s_pc_email",
+        user_id="u_push_channel",
+        sent_at="2024-03-08T00:00:00Z",
+        channel="email",
+    ),
+    cmp_a_send(
+        send_id="s_pc_sms", user_id="u_push_channel", sent_at="2024-03-08T00:00:00Z", channel="sms"
+    ),
+    cmp_a_send(
+        send_id="s_pc_whatsapp",
+        user_id="u_push_channel",
+        sent_at="2024-03-08T00:00:00Z",
+        channel="whatsapp",
+    ),
+    cmp_a_send(
+        send_id="s_pk_mkt",
+        user_id="u_push_category",
+        sent_at="2024-03-08T00:00:00Z",
+        message_category="marketing",
+    ),
+    cmp_a_send(
+        send_id="s_pk_trx",
+        user_id="u_push_category",
+        sent_at="2024-03-08T00:00:00Z",
+        message_category="transactional",
+    ),
+    cmp_a_send(
+        send_id="s_pk_util",
+        user_id="u_push_category",
+        sent_at="2024-03-08T00:00:00Z",
+        message_category="utility",
+    ),
+    cmp_a_send(
+        send_id="s_pk_otp",
+        user_id="u_push_category",
+        sent_at="2024-03-08T00:00:00Z",
+        message_category="otp",
+    ),
     # u_push_tz opts out at 2024-03-10 14:00+02:00 = 12:00Z
-    send("s_tz_1", "u_push_tz", "2024-03-03T07:00:00-05:00", category="transactional"),
-    send("s_tz_2", "u_push_tz", "2024-03-03 11:59:59"),
-    send("s_tz_3", "u_push_tz", "2024-03-10T13:59:59.999+02:00"),
-    send("s_tz_4", "u_push_tz", "2024-03-10T12:00:00.000Z"),
+    cmp_a_send(
+        send_id="s_tz_1",
+        user_id="u_push_tz",
+        sent_at="2024-03-03T07:00:00-05:00",
+        message_category="transactional",
+    ),
+    cmp_a_send(send_id="s_tz_2", user_id="u_push_tz", sent_at="2024-03-03 11:59:59"),
+    cmp_a_send(send_id="s_tz_3", user_id="u_push_tz", sent_at="2024-03-10T13:59:59.999+02:00"),
+    cmp_a_send(send_id="s_tz_4", user_id="u_push_tz", sent_at="2024-03-10T12:00:00.000Z"),
     # u_flip: opt-outs at 03-01 and 03-09
-    send("s_flip_1", "u_flip", "2024-02-28T00:00:00Z"),
-    send("s_flip_2", "u_flip", "2024-03-03T00:00:00Z"),
-    send("s_flip_3", "u_flip", "2024-03-06T00:00:00Z"),
+    cmp_a_send(send_id="s_flip_1", user_id="u_flip", sent_at="2024-02-28T00:00:00Z"),
+    cmp_a_send(send_id="s_flip_2", user_id="u_flip", sent_at="2024-03-03T00:00:00Z"),
+    cmp_a_send(send_id="s_flip_3", user_id="u_flip", sent_at="2024-03-06T00:00:00Z"),
     # enum case in sends
-    send(
-        "s_enum",
-        "u_enum_case",
-        "2024-03-09T12:00:00Z",
+    cmp_a_send(
+        send_id="s_enum",
+        user_id="u_enum_case",
+        sent_at="2024-03-09T12:00:00Z",
         channel=" Push ",
-        category="MARKETING",
-        status=" Delivered ",
+        message_category="MARKETING",
+        delivery_status=" Delivered ",
     ),
 ]
 
 INTERACTIONS = [
-    interaction("i_lcb_1", "u_lc_basic", "2024-03-05T00:00:00Z", "cmp_a", "click"),
-    interaction("i_lcb_2", "u_lc_basic", "2024-03-08T00:00:00Z", "cmp_b", "open"),
-    interaction("i_lcn_1", "u_lc_nocamp", "2024-03-07T00:00:00Z", "cmp_a", "click"),
-    interaction("i_lcn_2", "u_lc_nocamp", "2024-03-09T00:00:00Z", None, "open"),
-    interaction("i_lcn_3", "u_lc_nocamp", "2024-03-09T06:00:00Z", "   ", "reply"),
-    interaction("i_lci_1", "u_lc_instant", "2024-03-01T00:00:00Z", "cmp_a", "dismiss"),
-    interaction("i_lci_2", "u_lc_instant", T, "cmp_b", "click"),
-    interaction("i_lci_3", "u_lc_instant", "2024-03-11T00:00:00Z", "cmp_b", "click"),
-    interaction("9", "u_lc_tie_num", "2024-03-09T09:00:00Z", "cmp_a", "open"),
-    interaction("10", "u_lc_tie_num", "2024-03-09T09:00:00Z", "cmp_b", "click"),
-    interaction("i_tie_a", "u_lc_tie_text", "2024-03-09T09:00:00Z", "cmp_b", "reply"),
-    interaction("i_tie_b", "u_lc_tie_text", "2024-03-09T11:00:00+02:00", "cmp_a", "conversion"),
-    interaction("i_lcu_1", "u_lc_unknown", "2024-03-09T00:00:00Z", "cmp_zzz", "click"),
-    interaction("i_lcz_1", "u_lc_none", "2024-03-09T00:00:00Z", None, "click"),
-    interaction("i_lco_1", "u_lc_old", "2023-01-01T00:00:00Z", "cmp_a", "open"),
-    interaction("i_flip_1", "u_flip", "2024-02-29T00:00:00Z", "cmp_a", "click"),
-    interaction("i_flip_2", "u_flip", "2024-03-06T00:00:00Z", "cmp_b", "open"),
+    interaction(
+        interaction_id="i_lcb_1",
+        user_id="u_lc_basic",
+        occurred_at="2024-03-05T00:00:00Z",
+        campaign_id="cmp_a",
+        interaction_type="click",
+    ),
+    interaction(
+        interaction_id="i_lcb_2",
+        user_id="u_lc_basic",
+        occurred_at="2024-03-08T00:00:00Z",
+        campaign_id="cmp_b",
+        interaction_type="open",
+    ),
+    interaction(
+        interaction_id="i_lcn_1",
+        user_id="u_lc_nocamp",
+        occurred_at="2024-03-07T00:00:00Z",
+        campaign_id="cmp_a",
+        interaction_type="click",
+    ),
+    interaction(
+        interaction_id="i_lcn_2",
+        user_id="u_lc_nocamp",
+        occurred_at="2024-03-09T00:00:00Z",
+        campaign_id=None,
+        interaction_type="open",
+    ),
+    interaction(
+        interaction_id="i_lcn_3",
+        user_id="u_lc_nocamp",
+        occurred_at="2024-03-09T06:00:00Z",
+        campaign_id="   ",
+        interaction_type="reply",
+    ),
+    interaction(
+        interaction_id="i_lci_1",
+        user_id="u_lc_instant",
+        occurred_at="2024-03-01T00:00:00Z",
+        campaign_id="cmp_a",
+        interaction_type="dismiss",
+    ),
+    interaction(
+        interaction_id="i_lci_2",
+        user_id="u_lc_instant",
+        occurred_at=T,
+        campaign_id="cmp_b",
+        interaction_type="click",
+    ),
+    interaction(
+        interaction_id="i_lci_3",
+        user_id="u_lc_instant",
+        occurred_at="2024-03-11T00:00:00Z",
+        campaign_id="cmp_b",
+        interaction_type="click",
+    ),
+    interaction(
+        interaction_id="9",
+        user_id="u_lc_tie_num",
+        occurred_at="2024-03-09T09:00:00Z",
+        campaign_id="cmp_a",
+        interaction_type="open",
+    ),
+    interaction(
+        interaction_id="10",
+        user_id="u_lc_tie_num",
+        occurred_at="2024-03-09T09:00:00Z",
+        campaign_id="cmp_b",
+        interaction_type="click",
+    ),
+    interaction(
+        interaction_id="i_tie_a",
+        user_id="u_lc_tie_text",
+        occurred_at="2024-03-09T09:00:00Z",
+        campaign_id="cmp_b",
+        interaction_type="reply",
+    ),
+    interaction(
+        interaction_id="i_tie_b",
+        user_id="u_lc_tie_text",
+        occurred_at="2024-03-09T11:00:00+02:00",
+        campaign_id="cmp_a",
+        interaction_type="conversion",
+    ),
+    interaction(
+        interaction_id="i_lcu_1",
+        user_id="u_lc_unknown",
+        occurred_at="2024-03-09T00:00:00Z",
+        campaign_id="cmp_zzz",
+        interaction_type="click",
+    ),
+    interaction(
+        interaction_id="i_lcz_1",
+        user_id="u_lc_none",
+        occurred_at="2024-03-09T00:00:00Z",
+        campaign_id=None,
+        interaction_type="click",
+    ),
+    interaction(
+        interaction_id="i_lco_1",
+        user_id="u_lc_old",
+        occurred_at="2023-01-01T00:00:00Z",
+        campaign_id="cmp_a",
+        interaction_type="open",
+    ),
+    interaction(
+        interaction_id="i_flip_1",
+        user_id="u_flip",
+        occurred_at="2024-02-29T00:00:00Z",
+        campaign_id="cmp_a",
+        interaction_type="click",
+    ),
+    interaction(
+        interaction_id="i_flip_2",
+        user_id="u_flip",
+        occurred_at="2024-03-06T00:00:00Z",
+        campaign_id="cmp_b",
+        interaction_type="open",
+    ),
 ]
 
 TABLES = {
@@ -273,24 +527,17 @@ TABLES = {
     "campaigns": CAMPAIGNS,
     "sends": SENDS,
     "interactions": INTERACTIONS,
-    "events": [
-        {
-            "event_id": "e_1",
-            "user_id": "u_flip",
-            "event_name": "app_open",
-            "occurred_at": "2024-03-12T00:00:00Z",
-        }
-    ],
+    "events": [event(event_id="e_1", user_id="u_flip", occurred_at="2024-03-12T00:00:00Z")],
     "consent_changes": CONSENT,
 }
 
-# Every opt-out of the landing zone, by hand (SPEC §3).
+# Every opt-out of the landing zone, by hand (docs/CONTRACT.md §4.4).
 # fmt: off
 EXPECTED_OPTOUTS = {
     "c_win_start", "c_win_early", "c_win_instant", "c_win_last",
     "c_push_status", "c_push_channel", "c_push_category", "c_push_none", "c_push_tz",
     "c_flip_1", "c_flip_3", "c_rs_1", "c_io_3", "c_ac_1", "c_ac_2", "c_ac_5",
-    "c_si_x", "c_si_b", "c_enum", "c_quote",
+    "c_si_x", "c_si_b", "7", "10", "c_sin_z", "c_enum", "c_quote",
     "c_ts_plus", "c_ts_minus", "c_ts_z", "c_ts_naive", "c_ts_naive_t", "c_ts_frac",
     "c_unknown", "c_profile",
     "c_lc_basic", "c_lc_nocamp", "c_lc_instant", "c_lc_tie_num", "c_lc_tie_text",
@@ -346,10 +593,10 @@ def last_campaign(wh, optout_id) -> tuple:
     )
 
 
-# --- SPEC §4 columns ---------------------------------------------------------------------
+# --- contract columns --------------------------------------------------------------------
 
 # fmt: off
-SPEC_COLUMNS = {
+CONTRACT_COLUMNS = {
     "fct_optouts": ["optout_id", "user_id", "external_id", "channel", "opted_out_at",
                     "opted_out_date", "source", "keyword", "reason"],
     "fct_push_before_optout_7d": ["optout_id", "user_id", "channel", "opted_out_at",
@@ -366,9 +613,10 @@ SPEC_COLUMNS = {
 # fmt: on
 
 
-@pytest.mark.parametrize("table", sorted(SPEC_COLUMNS))
-def test_mart_has_the_spec_columns(wh, table):
-    """Every column SPEC §4 lists for the mart exists in marts.<table>."""
+@pytest.mark.parametrize("table", sorted(CONTRACT_COLUMNS))
+def test_mart_has_the_contract_columns(wh, table):
+    """Every column docs/CONTRACT.md §5 lists for the mart exists in marts.<table>. The list is
+    written here again on purpose: it checks the marts against the contract's text."""
     got = {
         r[0]
         for r in query(
@@ -378,14 +626,14 @@ def test_mart_has_the_spec_columns(wh, table):
             [table],
         )
     }
-    assert set(SPEC_COLUMNS[table]) <= got
+    assert set(CONTRACT_COLUMNS[table]) <= got
 
 
 # --- consent timeline: which changes are opt-outs --------------------------------------
 
 
 def test_fct_optouts_holds_exactly_the_hand_computed_optouts(wh):
-    """Every opt-out listed in EXPECTED_OPTOUTS, nothing else (39 rows)."""
+    """Every opt-out listed in EXPECTED_OPTOUTS, nothing else (44 rows)."""
     got = [r[0] for r in query(wh, "select optout_id from marts.fct_optouts")]
     assert sorted(got) == sorted(EXPECTED_OPTOUTS)
 
@@ -452,6 +700,24 @@ def test_changes_at_the_same_instant_are_ordered_by_change_id(wh):
         ("c_si_x", "push", "opted_out"),
         ("c_si_a", "push", "opted_in"),
         ("c_si_b", "push", "opted_out"),
+    ]
+
+
+def test_changes_at_the_same_instant_are_ordered_by_numeric_change_id_value(wh):
+    """out 7 at 09:00; at 10:00 in 9, out 10, in 100, out c_sin_z (numeric ids by value,
+    then text): five status changes, opt-outs 7, 10 and c_sin_z. Text order (10, 100, 9,
+    c_sin_z) would make 10 and 9 repeats."""
+    assert sorted(optouts_of(wh, "u_same_instant_num")) == [
+        ("10", "push"),
+        ("7", "push"),
+        ("c_sin_z", "push"),
+    ]
+    assert sorted(status_changes_of(wh, "u_same_instant_num")) == [
+        ("10", "push", "opted_out"),
+        ("100", "push", "opted_in"),
+        ("7", "push", "opted_out"),
+        ("9", "push", "opted_in"),
+        ("c_sin_z", "push", "opted_out"),
     ]
 
 

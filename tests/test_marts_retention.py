@@ -1,5 +1,5 @@
 """Hand-computed retention scenarios: fct_optout_retention and
-fct_last_events_retain_churn (SPEC §4), windows [1, 3, 7, 14, 30].
+fct_last_events_retain_churn (docs/CONTRACT.md §5.4, §5.5), windows [1, 3, 7, 14, 30].
 
 One landing zone, built once with an explicit as_of = 2024-05-24T12:00:00Z
 (t + 14 days) passed to the build. Unless a scenario says otherwise the opt-out
@@ -11,67 +11,71 @@ landing zone has the quarantined events.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from conftest import build, query, query_dicts, settings_for, write_landing_zone
+from factories import consent_change, event
 
 T = "2024-05-10T12:00:00Z"
 EXPLICIT_AS_OF = "2024-05-24T12:00:00Z"  # t + 14 days
 
 
-def out(change_id, user_id, changed_at=T):
-    return {
-        "change_id": change_id,
-        "user_id": user_id,
-        "channel": "push",
-        "status": "opted_out",
-        "changed_at": changed_at,
-        "source": "app_settings",
-    }
-
-
-def event(event_id, user_id, name, occurred_at):
-    return {
-        "event_id": event_id,
-        "user_id": user_id,
-        "event_name": name,
-        "occurred_at": occurred_at,
-    }
-
+out = partial(consent_change, changed_at=T)  # an opt-out on push at t
+edge = partial(event, user_id="u_ret_edge")
+names = partial(event, user_id="u_ret_names")
+other = partial(event, user_id="u_other")
 
 EVENTS = [
     # u_ret_edge: window edges for W = 1
-    event("e_re_1", "u_ret_edge", "app_open", "2024-05-09T12:00:00Z"),  # t - 1d: before W1
-    event("e_re_2", "u_ret_edge", "purchase", "2024-05-09T11:59:59Z"),  # t - 1d - 1s: W3 only
-    event("e_re_3", "u_ret_edge", "app_open", T),  # at t: neither
-    event("e_re_4", "u_ret_edge", "app_open", "2024-05-11T12:00:00Z"),  # t + 1d: after W1
-    event("e_re_5", "u_ret_edge", "app_open", "2024-05-11T12:00:01Z"),  # t + 1d + 1s: W3
+    edge(event_id="e_re_1", event_name="app_open", occurred_at="2024-05-09T12:00:00Z"),  # t-1d
+    # t - 1d - 1s: W3 only
+    edge(event_id="e_re_2", event_name="purchase", occurred_at="2024-05-09T11:59:59Z"),
+    edge(event_id="e_re_3", event_name="app_open", occurred_at=T),  # at t: neither
+    # t + 1d: after W1; t + 1d + 1s: W3
+    edge(event_id="e_re_4", event_name="app_open", occurred_at="2024-05-11T12:00:00Z"),
+    edge(event_id="e_re_5", event_name="app_open", occurred_at="2024-05-11T12:00:01Z"),
     # u_ret_names: event names before the opt-out
-    event("e_rn_1", "u_ret_names", "app_open", "2024-05-10T10:00:00Z"),  # t - 2h
-    event("e_rn_2", "u_ret_names", "app_open", "2024-05-10T09:00:00+02:00"),  # t - 5h
-    event("e_rn_3", "u_ret_names", "app_open", "2024-05-08T12:00:00Z"),  # t - 2d
-    event("e_rn_4", "u_ret_names", "view_item", "2024-04-30T12:00:00Z"),  # t - 10d
-    event("e_rn_5", "u_ret_names", "purchase", "2024-04-20T12:00:00Z"),  # t - 20d
-    event("e_rn_6", "u_ret_names", "app_open", "2024-05-10T13:00:00Z"),  # t + 1h (after)
-    event("e_rn_7", "u_ret_names", "view_item", T),  # at t: neither
+    names(event_id="e_rn_1", event_name="app_open", occurred_at="2024-05-10T10:00:00Z"),  # t-2h
+    # t - 5h
+    names(event_id="e_rn_2", event_name="app_open", occurred_at="2024-05-10T09:00:00+02:00"),
+    names(event_id="e_rn_3", event_name="app_open", occurred_at="2024-05-08T12:00:00Z"),  # t-2d
+    # t - 10d, t - 20d
+    names(event_id="e_rn_4", event_name="view_item", occurred_at="2024-04-30T12:00:00Z"),
+    names(event_id="e_rn_5", event_name="purchase", occurred_at="2024-04-20T12:00:00Z"),
+    # t + 1h (after)
+    names(event_id="e_rn_6", event_name="app_open", occurred_at="2024-05-10T13:00:00Z"),
+    names(event_id="e_rn_7", event_name="view_item", occurred_at=T),  # at t: neither
     # u_ret_quiet: one event 5 days before, nothing after
-    event("e_rq_1", "u_ret_quiet", "app_open", "2024-05-05T12:00:00Z"),
+    event(
+        event_id="e_rq_1",
+        user_id="u_ret_quiet",
+        event_name="app_open",
+        occurred_at="2024-05-05T12:00:00Z",
+    ),
     # u_ret_late: only event exactly t + 3d
-    event("e_rl_1", "u_ret_late", "app_open", "2024-05-13T12:00:00Z"),
+    event(
+        event_id="e_rl_1",
+        user_id="u_ret_late",
+        event_name="app_open",
+        occurred_at="2024-05-13T12:00:00Z",
+    ),
     # another user's events never count for the opt-outs above
-    event("e_other_1", "u_other", "app_open", "2024-05-10T11:00:00Z"),
-    event("e_other_2", "u_other", "app_open", "2024-05-10T13:00:00Z"),
+    other(event_id="e_other_1", event_name="app_open", occurred_at="2024-05-10T11:00:00Z"),
+    other(event_id="e_other_2", event_name="app_open", occurred_at="2024-05-10T13:00:00Z"),
 ]
 
 TABLES = {
     "events": EVENTS,
     "consent_changes": [
-        out("c_ret_edge", "u_ret_edge"),
-        out("c_ret_names", "u_ret_names"),
-        out("c_ret_quiet", "u_ret_quiet"),
+        out(change_id="c_ret_edge", user_id="u_ret_edge"),
+        out(change_id="c_ret_names", user_id="u_ret_names"),
+        out(change_id="c_ret_quiet", user_id="u_ret_quiet"),
         # one second later than t, written with an offset: 12:00:01Z
-        out("c_ret_quiet2", "u_ret_quiet2", "2024-05-10T14:00:01+02:00"),
-        out("c_ret_late", "u_ret_late"),
+        out(
+            change_id="c_ret_quiet2", user_id="u_ret_quiet2", changed_at="2024-05-10T14:00:01+02:00"
+        ),
+        out(change_id="c_ret_late", user_id="u_ret_late"),
     ],
 }
 OPTOUTS = ["c_ret_edge", "c_ret_names", "c_ret_quiet", "c_ret_quiet2", "c_ret_late"]
@@ -266,3 +270,47 @@ def test_retention_opted_out_at_is_utc(wh):
         "where optout_id = 'c_ret_quiet2'",
     )
     assert got == [(dt.datetime(2024, 5, 10, 12, 0, 1),)]
+
+
+# --- a build with retention_windows: [2, 10] ---------------------------------------------
+# The same landing zone and as_of, built with `--vars '{retention_windows: [2, 10]}'`.
+# Edges: u_ret_names' app_open at exactly t-2d is in W2, its view_item at exactly t-10d
+# in W10; the default windows have neither 2 nor 10.
+
+
+@pytest.fixture(scope="module")
+def wh_2_10(tmp_path_factory):
+    settings = settings_for(tmp_path_factory.mktemp("retention_2_10"))
+    write_landing_zone(settings.raw_dir, TABLES)
+    return build(settings, as_of=EXPLICIT_AS_OF, dbt_vars={"retention_windows": [2, 10]})
+
+
+def test_retention_follows_the_retention_windows_var(wh_2_10):
+    """{optout: {W: (before, after, status)}} for W in [2, 10], as_of t + 14d:
+    u_ret_edge: t-1d, t-1d-1s before; t+1d, t+1d+1s after -> 2/2 retain in both.
+    u_ret_names: W2 t-2h, t-5h, t-2d; W10 also t-10d; t+1h after.
+    u_ret_quiet: t-5d only in W10; no event after; t+10d <= as_of -> churn.
+    u_ret_quiet2: no events -> churn. u_ret_late: t+3d is after W2 (churn), in W10."""
+    got = {o: retention(wh_2_10, o) for o in OPTOUTS}
+    assert got == {
+        "c_ret_edge": {2: (2, 2, "retain"), 10: (2, 2, "retain")},
+        "c_ret_names": {2: (3, 1, "retain"), 10: (4, 1, "retain")},
+        "c_ret_quiet": {2: (0, 0, "churn"), 10: (1, 0, "churn")},
+        "c_ret_quiet2": {2: (0, 0, "churn"), 10: (0, 0, "churn")},
+        "c_ret_late": {2: (0, 0, "churn"), 10: (0, 1, "retain")},
+    }
+
+
+def test_last_events_follow_the_retention_windows_var(wh_2_10):
+    """Event names before t per W in [2, 10]; no rows for other windows."""
+    got = {o: event_counts(wh_2_10, o) for o in OPTOUTS}
+    assert got == {
+        "c_ret_edge": {2: {"app_open": 1, "purchase": 1}, 10: {"app_open": 1, "purchase": 1}},
+        "c_ret_names": {2: {"app_open": 3}, 10: {"app_open": 3, "view_item": 1}},
+        "c_ret_quiet": {10: {"app_open": 1}},
+        "c_ret_quiet2": {},
+        "c_ret_late": {},
+    }
+    assert query(
+        wh_2_10, "select distinct window_days from marts.fct_last_events_retain_churn order by 1"
+    ) == [(2,), (10,)]

@@ -1,220 +1,224 @@
-"""Bad input, duplicates and load reconciliation (SPEC §2), hand-computed.
+"""Bad input, duplicates and load reconciliation (docs/CONTRACT.md §3), hand-computed.
 
 Every source has two CSV files, batch_1.csv and batch_2.csv (events also a
 batch_3.parquet). Each bad row names the rule it breaks in its comment; the
 reconciliation counts per source are worked out next to RECONCILIATION.
 The user u_q_push opts out at 2024-03-10T12:00:00Z so that bad rows would be
-visible in the marts if they leaked.
+visible in the marts if they leaked. batch_1.csv gets the later modification time,
+so "the latest file wins" can only pass by file name (docs/DECISIONS.md).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from functools import partial
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import COLUMNS, build, query, query_dicts, settings_for, write_csv
+from conftest import (
+    COLUMNS,
+    build,
+    query,
+    query_dicts,
+    reconciliation,
+    settings_for,
+    write_two_batches,
+)
+from factories import campaign, consent_change, event, interaction, send, user
 
-
-def user(user_id, updated_at, email="q1@example.com", created_at="2023-01-01T00:00:00Z"):
-    return {
-        "user_id": user_id,
-        "external_id": f"ext_{user_id}",
-        "email": email,
-        "created_at": created_at,
-        "updated_at": updated_at,
-    }
-
-
-def campaign(
-    campaign_id, name, channel="push", category="marketing", started_at="2024-01-01T00:00:00Z"
-):
-    return {
-        "campaign_id": campaign_id,
-        "campaign_name": name,
-        "channel": channel,
-        "message_category": category,
-        "started_at": started_at,
-    }
-
-
-def send(
-    send_id,
-    sent_at,
-    user_id="u_q_push",
-    channel="push",
-    category="marketing",
-    status="delivered",
-    campaign_id="cq_ok",
-):
-    return {
-        "send_id": send_id,
-        "user_id": user_id,
-        "campaign_id": campaign_id,
-        "channel": channel,
-        "message_category": category,
-        "sent_at": sent_at,
-        "delivery_status": status,
-    }
-
-
-def interaction(interaction_id, occurred_at, campaign_id="cq_ok", kind="click", channel="push"):
-    return {
-        "interaction_id": interaction_id,
-        "user_id": "u_q_push",
-        "campaign_id": campaign_id,
-        "channel": channel,
-        "interaction_type": kind,
-        "occurred_at": occurred_at,
-    }
-
-
-def event(event_id, occurred_at, name="app_open", user_id="u_q_push"):
-    return {
-        "event_id": event_id,
-        "user_id": user_id,
-        "event_name": name,
-        "occurred_at": occurred_at,
-    }
-
-
-def change(
-    change_id,
-    user_id="u_q_bad",
-    status="opted_out",
-    changed_at="2024-03-10T12:00:00Z",
-    channel="push",
-    source="app_settings",
-    keyword=None,
-    reason=None,
-):
-    return {
-        "change_id": change_id,
-        "user_id": user_id,
-        "channel": channel,
-        "status": status,
-        "changed_at": changed_at,
-        "source": source,
-        "keyword": keyword,
-        "reason": reason,
-    }
+# This module's defaults: the bad rows belong to u_q_push (whose opt-out would show a
+# leak) and name the valid campaign cq_ok; bad consent changes belong to u_q_bad.
+q_user = partial(user, email="q1@example.com", created_at="2023-01-01T00:00:00Z")
+q_send = partial(send, user_id="u_q_push", campaign_id="cq_ok")
+q_interaction = partial(interaction, user_id="u_q_push", campaign_id="cq_ok")
+q_event = partial(event, user_id="u_q_push")
+q_change = partial(consent_change, user_id="u_q_bad", changed_at="2024-03-10T12:00:00Z")
+q_campaign = partial(campaign, started_at="2024-01-01T00:00:00Z")
 
 
 BATCH_1 = {
     "users": [
-        user("u_q1", "2024-01-01T00:00:00Z"),  # valid
-        user("", "2024-01-01T00:00:00Z"),  # missing_required: user_id
-        user("u_q2", ""),  # missing_required: updated_at
-        user("u_q3", "2024-01-01T00:00:00Z", created_at="yesterday"),  # unparseable created_at
-        user("u_q4", "2024-02-30T10:00:00Z"),  # unparseable updated_at
-        {"user_id": "u_q5", "updated_at": "2024-01-01T00:00:00Z"},  # valid: the rest optional
+        q_user(user_id="u_q1", external_id="ext_u_q1", updated_at="2024-01-01T00:00:00Z"),  # ok
+        # missing_required: user_id
+        q_user(user_id="", external_id="ext_", updated_at="2024-01-01T00:00:00Z"),
+        q_user(user_id="u_q2", external_id="ext_u_q2", updated_at=""),  # missing updated_at
+        # unparseable created_at
+        q_user(
+            user_id="u_q3",
+            external_id="ext_u_q3",
+            created_at="yesterday",
+            updated_at="2024-01-01T00:00:00Z",
+        ),
+        # unparseable updated_at
+        q_user(user_id="u_q4", external_id="ext_u_q4", updated_at="2024-02-30T10:00:00Z"),
+        user(user_id="u_q5", updated_at="2024-01-01T00:00:00Z"),  # valid: the rest optional
     ],
     "campaigns": [
-        campaign("cq_ok", "OK Campaign"),  # valid
-        campaign("cq_fax", "Fax", channel="fax"),  # invalid channel
-        campaign("cq_nocat", "No category", category=""),  # missing message_category
-        campaign("cq_badstart", "Bad start", started_at="2024-02-30T10:00:00Z"),  # unparseable
-        campaign("cq_conf", "Old name"),  # same key as batch_2 with other values: loses
-        campaign("cq_nostart", "", started_at=""),  # valid: name and started_at optional
+        q_campaign(campaign_id="cq_ok", campaign_name="OK Campaign"),  # valid
+        q_campaign(campaign_id="cq_fax", campaign_name="Fax", channel="fax"),  # invalid channel
+        # missing message_category
+        q_campaign(campaign_id="cq_nocat", campaign_name="No category", message_category=""),
+        # unparseable
+        q_campaign(
+            campaign_id="cq_badstart", campaign_name="Bad start", started_at="2024-02-30T10:00:00Z"
+        ),
+        # same key as batch_2 with other values: loses
+        q_campaign(campaign_id="cq_conf", campaign_name="Old name"),
+        # valid: name and started_at optional
+        q_campaign(campaign_id="cq_nostart", campaign_name="", started_at=""),
     ],
     "sends": [
-        send("sq_ok", "2024-03-09T12:00:00Z"),  # valid
-        send("sq_status", "2024-03-09T13:00:00Z", status="opened"),  # invalid delivery_status
-        send("sq_feb30", "2024-02-30T10:00:00Z"),  # unparseable sent_at
-        send("sq_yesterday", "yesterday"),  # unparseable sent_at
-        send("sq_nouser", "2024-03-09T12:00:00Z", user_id=""),  # missing user_id
-        send("sq_channel", "2024-03-09T12:00:00Z", channel="pigeon"),  # invalid channel
-        send("sq_conf", "2024-03-09T14:00:00Z"),  # conflicting key: loses to batch_2
+        q_send(send_id="sq_ok", sent_at="2024-03-09T12:00:00Z"),  # valid
+        # invalid delivery_status
+        q_send(send_id="sq_status", sent_at="2024-03-09T13:00:00Z", delivery_status="opened"),
+        q_send(send_id="sq_feb30", sent_at="2024-02-30T10:00:00Z"),  # unparseable sent_at
+        q_send(send_id="sq_yesterday", sent_at="yesterday"),  # unparseable sent_at
+        q_send(send_id="sq_nouser", sent_at="2024-03-09T12:00:00Z", user_id=""),  # no user_id
+        # invalid channel
+        q_send(send_id="sq_channel", sent_at="2024-03-09T12:00:00Z", channel="pigeon"),
+        # invalid message_category
+        q_send(send_id="sq_category", sent_at="2024-03-09T12:00:00Z", message_category="promo"),
+        # conflicting key: loses to batch_2
+        q_send(send_id="sq_conf", sent_at="2024-03-09T14:00:00Z"),
     ],
     "interactions": [
-        interaction("iq_ok", "2024-03-09T10:00:00Z"),  # valid
-        interaction("iq_type", "2024-03-09T11:00:00Z", "cq_conf", kind="like"),  # invalid type
-        interaction("iq_notime", "", "cq_conf"),  # missing occurred_at
-        interaction("iq_nochan", "2024-03-09T11:30:00Z", "cq_conf", channel=""),  # no channel
+        q_interaction(interaction_id="iq_ok", occurred_at="2024-03-09T10:00:00Z"),  # valid
+        # invalid type
+        q_interaction(
+            interaction_id="iq_type",
+            occurred_at="2024-03-09T11:00:00Z",
+            campaign_id="cq_conf",
+            interaction_type="like",
+        ),
+        # missing occurred_at
+        q_interaction(interaction_id="iq_notime", occurred_at="", campaign_id="cq_conf"),
+        # no channel
+        q_interaction(
+            interaction_id="iq_nochan",
+            occurred_at="2024-03-09T11:30:00Z",
+            campaign_id="cq_conf",
+            channel="",
+        ),
+        # invalid channel
+        q_interaction(
+            interaction_id="iq_chan",
+            occurred_at="2024-03-09T11:40:00Z",
+            campaign_id="cq_conf",
+            channel="carrier_pigeon",
+        ),
     ],
     "events": [
-        event("eq_ok", "2024-03-09T10:00:00Z"),  # valid
-        event("eq_noname", "2024-03-09T10:00:00Z", name=""),  # missing event_name
-        event("eq_month13", "2024-13-01T00:00:00Z"),  # unparseable occurred_at
-        event("", "2024-03-09T11:00:00Z"),  # missing event_id
+        q_event(event_id="eq_ok", occurred_at="2024-03-09T10:00:00Z"),  # valid
+        # missing event_name
+        q_event(event_id="eq_noname", occurred_at="2024-03-09T10:00:00Z", event_name=""),
+        q_event(event_id="eq_month13", occurred_at="2024-13-01T00:00:00Z"),  # unparseable
+        q_event(event_id="", occurred_at="2024-03-09T11:00:00Z"),  # missing event_id
     ],
     "consent_changes": [
-        change("ccq_ok", user_id="u_q_push", source="inbound_keyword", keyword="STOP"),  # valid
-        change("ccq_status", status="unsubscribed"),  # invalid status
-        change("ccq_source", source="email_link"),  # invalid source
-        change("ccq_chan", channel="fax"),  # invalid channel
-        change("ccq_time", changed_at="yesterday"),  # unparseable changed_at
-        change("ccq_multi", status="maybe", changed_at="2024-02-30T10:00:00Z"),  # two rules
-        change("ccq_nouser", user_id=""),  # missing user_id
-        change(
-            "ccq_conf", user_id="u_q_conf", changed_at="2024-03-11T00:00:00Z", reason="first"
-        ),  # conflicting key: loses to batch_2
+        # valid
+        q_change(change_id="ccq_ok", user_id="u_q_push", source="inbound_keyword", keyword="STOP"),
+        q_change(change_id="ccq_status", status="unsubscribed"),  # invalid status
+        q_change(change_id="ccq_source", source="email_link"),  # invalid source
+        q_change(change_id="ccq_chan", channel="fax"),  # invalid channel
+        q_change(change_id="ccq_time", changed_at="yesterday"),  # unparseable changed_at
+        # two rules
+        q_change(change_id="ccq_multi", status="maybe", changed_at="2024-02-30T10:00:00Z"),
+        q_change(change_id="ccq_nouser", user_id=""),  # missing user_id
+        q_change(change_id="", user_id="u_q_noid"),  # missing change_id
+        q_change(change_id="ccq_nostatus", status=" "),  # missing status (blank)
+        q_change(change_id="ccq_nosource", source=""),  # missing source
+        # conflicting key: loses to batch_2
+        q_change(
+            change_id="ccq_conf",
+            user_id="u_q_conf",
+            changed_at="2024-03-11T00:00:00Z",
+            reason="first",
+        ),
     ],
 }
 
 BATCH_2 = {
     "users": [
-        user("u_q1", "2024-01-01T00:00:00Z"),  # identical to batch_1: duplicate
-        user("u_q1", "2024-02-01T00:00:00Z", email="q1.new@example.com"),  # an update
+        # identical to batch_1: duplicate
+        q_user(user_id="u_q1", external_id="ext_u_q1", updated_at="2024-01-01T00:00:00Z"),
+        # an update
+        q_user(
+            user_id="u_q1",
+            external_id="ext_u_q1",
+            updated_at="2024-02-01T00:00:00Z",
+            email="q1.new@example.com",
+        ),
     ],
     "campaigns": [
-        campaign("cq_conf", "New name"),  # wins (latest file)
-        campaign("cq_ok", "OK Campaign"),  # duplicate
+        q_campaign(campaign_id="cq_conf", campaign_name="New name"),  # wins (latest file)
+        q_campaign(campaign_id="cq_ok", campaign_name="OK Campaign"),  # duplicate
     ],
     "sends": [
-        send("sq_ok", "2024-03-09T12:00:00Z"),  # duplicate
-        send("sq_conf", "2024-03-09T14:00:00Z", category="transactional"),  # wins
-        send("sq_nocamp", "2024-03-09 15:00:00", campaign_id=""),  # valid: campaign optional
+        q_send(send_id="sq_ok", sent_at="2024-03-09T12:00:00Z"),  # duplicate
+        # wins
+        q_send(send_id="sq_conf", sent_at="2024-03-09T14:00:00Z", message_category="transactional"),
+        # valid: campaign optional
+        q_send(send_id="sq_nocamp", sent_at="2024-03-09 15:00:00", campaign_id=""),
     ],
     "interactions": [
-        interaction("iq_ok", "2024-03-09T10:00:00Z"),  # duplicate
+        q_interaction(interaction_id="iq_ok", occurred_at="2024-03-09T10:00:00Z"),  # duplicate
     ],
     "events": [
-        event("eq_ok", "2024-03-09T10:00:00Z"),  # duplicate
-        event("eq_blank_user", "2024-03-09T10:00:00Z", user_id="   "),  # missing user_id
+        q_event(event_id="eq_ok", occurred_at="2024-03-09T10:00:00Z"),  # duplicate
+        # missing user_id
+        q_event(event_id="eq_blank_user", occurred_at="2024-03-09T10:00:00Z", user_id="   "),
         # the latest clean event: the default as_of is 2024-03-17T12:00:00Z ...
-        event("eq_latest", "2024-03-17T12:00:00Z", user_id="u_q_other"),
+        q_event(event_id="eq_latest", occurred_at="2024-03-17T12:00:00Z", user_id="u_q_other"),
         # ... not this later, quarantined one (missing event_name)
-        event("eq_bad_late", "2024-12-31T00:00:00Z", name="", user_id="u_q_other"),
+        q_event(
+            event_id="eq_bad_late",
+            occurred_at="2024-12-31T00:00:00Z",
+            event_name="",
+            user_id="u_q_other",
+        ),
     ],
     "consent_changes": [
-        change("ccq_ok", user_id="u_q_push", source="inbound_keyword", keyword="STOP"),  # dup
-        change(
-            "ccq_conf", user_id="u_q_conf", status="opted_in", changed_at="2024-03-11T00:00:00Z"
-        ),  # wins (latest file)
+        # dup
+        q_change(change_id="ccq_ok", user_id="u_q_push", source="inbound_keyword", keyword="STOP"),
+        # wins (latest file)
+        q_change(
+            change_id="ccq_conf",
+            user_id="u_q_conf",
+            status="opted_in",
+            changed_at="2024-03-11T00:00:00Z",
+        ),
     ],
 }
 
 BATCH_3_EVENTS = [
-    event("eq_ok", "2024-03-09T10:00:00Z"),  # identical to the CSV row: duplicate
-    event("eq_pq", "2024-03-09T12:00:00Z", name="view_item"),  # valid
+    # identical to the CSV row: duplicate
+    q_event(event_id="eq_ok", occurred_at="2024-03-09T10:00:00Z"),
+    q_event(event_id="eq_pq", occurred_at="2024-03-09T12:00:00Z", event_name="view_item"),  # ok
 ]
 
 # (raw, clean, quarantined, duplicates) per source:
 #   users           6 + 2 = 8 = 3 (2 versions of u_q1, u_q5) + 4 bad + 1 duplicate
 #   campaigns       6 + 2 = 8 = 3 (cq_ok, cq_conf, cq_nostart) + 4 (3 bad + cq_conf) + 1
-#   sends           7 + 3 = 10 = 3 (sq_ok, sq_conf, sq_nocamp) + 6 (5 bad + sq_conf) + 1
-#   interactions    4 + 1 = 5 = 1 + 3 + 1
+#   sends           8 + 3 = 11 = 3 (sq_ok, sq_conf, sq_nocamp) + 7 (6 bad + sq_conf) + 1
+#   interactions    5 + 1 = 6 = 1 + 4 + 1
 #   events          4 + 4 + 2 = 10 = 3 (eq_ok, eq_pq, eq_latest) + 5 + 2 (CSV, parquet copies)
-#   consent_changes 8 + 2 = 10 = 2 (ccq_ok, ccq_conf) + 7 (6 bad + ccq_conf) + 1
+#   consent_changes 11 + 2 = 13 = 2 (ccq_ok, ccq_conf) + 10 (9 bad + ccq_conf) + 1
 RECONCILIATION = {
     "users": (8, 3, 4, 1),
     "campaigns": (8, 3, 4, 1),
-    "sends": (10, 3, 6, 1),
-    "interactions": (5, 1, 3, 1),
+    "sends": (11, 3, 7, 1),
+    "interactions": (6, 1, 4, 1),
     "events": (10, 3, 5, 2),
-    "consent_changes": (10, 2, 7, 1),
+    "consent_changes": (13, 2, 10, 1),
 }
 
 
 @pytest.fixture(scope="module")
 def wh(tmp_path_factory):
     settings = settings_for(tmp_path_factory.mktemp("quarantine"))
-    for source in COLUMNS:
-        write_csv(settings.raw_dir / source / "batch_1.csv", source, BATCH_1[source])
-        write_csv(settings.raw_dir / source / "batch_2.csv", source, BATCH_2[source])
+    write_two_batches(settings.raw_dir, BATCH_1, BATCH_2)
     table = pa.table(
         {
             c: pa.array([r.get(c) for r in BATCH_3_EVENTS], type=pa.string())
@@ -253,9 +257,11 @@ def rules(reason: str) -> set[str]:
         ("sends", "send_id", "sq_yesterday", "unparseable_timestamp:sent_at"),
         ("sends", "send_id", "sq_nouser", "missing_required:user_id"),
         ("sends", "send_id", "sq_channel", "invalid_value:channel"),
+        ("sends", "send_id", "sq_category", "invalid_value:message_category"),
         ("interactions", "interaction_id", "iq_type", "invalid_value:interaction_type"),
         ("interactions", "interaction_id", "iq_notime", "missing_required:occurred_at"),
         ("interactions", "interaction_id", "iq_nochan", "missing_required:channel"),
+        ("interactions", "interaction_id", "iq_chan", "invalid_value:channel"),
         ("events", "event_id", "eq_noname", "missing_required:event_name"),
         ("events", "event_id", "eq_month13", "unparseable_timestamp:occurred_at"),
         ("events", "event_id", "eq_blank_user", "missing_required:user_id"),
@@ -265,6 +271,9 @@ def rules(reason: str) -> set[str]:
         ("consent_changes", "change_id", "ccq_chan", "invalid_value:channel"),
         ("consent_changes", "change_id", "ccq_time", "unparseable_timestamp:changed_at"),
         ("consent_changes", "change_id", "ccq_nouser", "missing_required:user_id"),
+        ("consent_changes", "user_id", "u_q_noid", "missing_required:change_id"),
+        ("consent_changes", "change_id", "ccq_nostatus", "missing_required:status"),
+        ("consent_changes", "change_id", "ccq_nosource", "missing_required:source"),
     ],
 )
 def test_bad_row_is_quarantined_with_the_rule_it_broke(wh, source, key, value, rule):
@@ -318,7 +327,10 @@ def test_quarantine_keeps_raw_values_as_text(wh):
 
 def test_conflicting_key_latest_file_wins_the_other_is_quarantined(wh):
     """cq_conf 'Old name' (batch_1) vs 'New name' (batch_2): New name in dim_campaigns,
-    Old name in quarantine.campaigns with reason conflicting_duplicate_key."""
+    Old name in quarantine.campaigns with reason conflicting_duplicate_key. batch_2 is
+    the later file name, batch_1 the later modified file: the name decides."""
+    raw = wh.parent / "raw" / "campaigns"
+    assert (raw / "batch_1.csv").stat().st_mtime > (raw / "batch_2.csv").stat().st_mtime
     assert query(
         wh, "select campaign_name from marts.dim_campaigns where campaign_id = 'cq_conf'"
     ) == [("New name",)]
@@ -435,24 +447,13 @@ def test_duplicates_are_not_quarantined(wh):
 @pytest.mark.parametrize("source", sorted(RECONCILIATION))
 def test_reconciliation_counts_by_hand(wh, source):
     """(raw, clean, quarantined, duplicates) as worked out beside RECONCILIATION."""
-    got = query(
-        wh,
-        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
-        "from marts.agg_load_reconciliation where source_name = ?",
-        [source],
-    )
-    assert got == [RECONCILIATION[source]]
+    assert reconciliation(wh, source) == [RECONCILIATION[source]]
 
 
 @pytest.mark.parametrize("source", sorted(RECONCILIATION))
 def test_raw_equals_clean_plus_quarantined_plus_duplicates(wh, source):
     """raw_rows = clean_rows + quarantined_rows + duplicate_rows_removed; quarantined_rows
     is the size of quarantine.<source>."""
-    ((raw, clean, quarantined_rows, duplicates),) = query(
-        wh,
-        "select raw_rows, clean_rows, quarantined_rows, duplicate_rows_removed "
-        "from marts.agg_load_reconciliation where source_name = ?",
-        [source],
-    )
+    ((raw, clean, quarantined_rows, duplicates),) = reconciliation(wh, source)
     assert raw == clean + quarantined_rows + duplicates
     assert query(wh, f"select count(*) from quarantine.{source}") == [(quarantined_rows,)]

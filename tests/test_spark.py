@@ -408,6 +408,10 @@ def test_spark_builds_every_mart_of_duckdb(engines):
         "fct_optout_retention",
         "fct_last_events_retain_churn",
         "agg_optouts_daily",
+        "agg_optout_pressure",
+        "fct_optout_attribution",
+        "agg_campaign_optouts",
+        "agg_optout_alerts",
         "fct_landing_files",
     ):
         assert name in duck_tables
@@ -542,6 +546,7 @@ def test_dashboard_queries_give_the_same_numbers(engines):
     duck, spark = (marts_source(s) for s in engines)
     period = q.period("between", start="2026-01-10", end="2026-01-31")
     rng = period.current
+    [(alert_day,)] = read_marts(duck, "select max(date) from marts.agg_optout_alerts")[1]
     calls = [
         ("optout_span", ()),
         ("optouts_by_day", (rng,)),
@@ -558,10 +563,29 @@ def test_dashboard_queries_give_the_same_numbers(engines):
         ("retention_counts", (rng, 7)),
         ("last_events", (rng, 7, "total")),
         ("last_events", (rng, 7, "unique")),
+        ("data_span", ()),
+        ("optouts_by_day", (rng, None, "week")),
+        ("rate_by_day", (rng,)),
+        ("rate_by_day", (rng, "push", "week")),
+        ("exposure", (rng, "email")),
+        ("pressure_curve", (rng, "push")),
+        ("campaign_ranking", (rng, 0)),
+        ("attribution_totals", (rng,)),
+        ("attribution_windows", ()),
+        ("default_min_deliveries", ()),
+        ("alerts", (rng,)),
+        ("latest_day_alerts", (alert_day,)),
+        ("optout_keywords", (rng,)),
+        ("compliance_by_campaign", ()),
+        ("retention_window_status", (rng,)),
+        ("opted_out_users", (rng,)),
     ]
     for name, args in calls:
         got_duck = getattr(q, name)(duck, *args)
         got_spark = getattr(q, name)(spark, *args)
+        if isinstance(got_duck, tuple):  # (latest day, its alerts)
+            assert got_spark[0] == got_duck[0], name
+            got_duck, got_spark = got_duck[1], got_spark[1]
         if isinstance(got_duck, pd.DataFrame):
             assert len(got_duck) > 0, name
             pd.testing.assert_frame_equal(
@@ -573,6 +597,7 @@ def test_dashboard_queries_give_the_same_numbers(engines):
         else:
             assert got_spark == got_duck, name
     assert q.export_file(spark, rng) == q.export_file(duck, rng)
+    assert q.trend_summary(spark, period) == q.trend_summary(duck, period)
 
 
 def test_dagster_export_assets_read_spark_when_the_resource_says_so(engines, tmp_path):

@@ -1,7 +1,8 @@
 """The Opt Out analytics dashboard: a Streamlit app over the marts.
 
 `optout dashboard [--port 8501]` starts it on 127.0.0.1. The numbers come from
-`orchestration.dashboard.queries`; the page is `app.py`.
+`orchestration.dashboard.queries`; the page is `app.py`, one module per section in
+`sections/`, their shared helpers in `ui.py`.
 """
 
 from __future__ import annotations

@@ -1,1 +1,1 @@
-"""Helpers shared by the CLI, the Dagster definitions and the benchmarks."""
+"""Helpers shared by the CLI, the Dagster definitions, the dashboard and the benchmarks."""

@@ -17,7 +17,7 @@
     case
         {#- Fast path for the common shape 2026-01-31T12:00:00Z: same result, one regex. #}
         when {{ is_canonical_timestamp(expr) }}
-            then try_strptime({{ expr }}, '%Y-%m-%dT%H:%M:%SZ')
+            then {{ strptime_canonical(expr) }}
         when regexp_full_match({{ expr }}, {{ pattern }})
             then timezone('UTC', try_cast(
                 regexp_extract({{ expr }}, {{ pattern }}, 1)
@@ -58,18 +58,24 @@
 {% endmacro %}
 
 {#
-    true when the text is a timestamp in the warehouse's own format,
-    2026-01-31T12:00:00Z: parsing it is one strptime, and its raw text need
-    not be kept (formatting the value gives it back).
+    true when the text has the shape of the warehouse's own timestamps,
+    2026-01-31T12:00:00Z: parsing it is one strptime (which rejects an
+    impossible date), and its raw text need not be kept. LIKE, not a regex:
+    it runs on every timestamp of every landing row.
 #}
 {% macro is_canonical_timestamp(expr) %}
-    {{ return(adapter.dispatch('is_canonical_timestamp', 'optout')(expr)) }}
+    ({{ expr }} like '____-__-__T__:__:__Z')
 {% endmacro %}
 
-{% macro duckdb__is_canonical_timestamp(expr) %}
-    regexp_full_match({{ expr }}, '[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z')
+{# A timestamp in the canonical shape (is_canonical_timestamp) -> its value, or null if impossible. #}
+{% macro strptime_canonical(expr) %}
+    {{ return(adapter.dispatch('strptime_canonical', 'optout')(expr)) }}
 {% endmacro %}
 
-{% macro spark__is_canonical_timestamp(expr) %}
-    ({{ expr }} rlike '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$')
+{% macro duckdb__strptime_canonical(expr) %}
+    try_strptime({{ expr }}, '%Y-%m-%dT%H:%M:%SZ')
+{% endmacro %}
+
+{% macro spark__strptime_canonical(expr) %}
+    to_timestamp_ntz({{ expr }}, "yyyy-MM-dd'T'HH:mm:ss'Z'")
 {% endmacro %}

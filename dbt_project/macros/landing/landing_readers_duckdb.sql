@@ -9,6 +9,14 @@
     {{ return(modules.re.sub('([\\[*?])', '[\\1]', path | string)) }}
 {% endmacro %}
 
+{#
+    The read_csv compression option for a file, never left to detection
+    (which misreads paths holding a `?`).
+#}
+{% macro duckdb__compression_option(path) %}
+    {{- return("compression = '" ~ ('gzip' if (path | string | lower).endswith('.gz') else 'none') ~ "'") -}}
+{% endmacro %}
+
 {# [(path, size)] of every file under raw_dir, sorted by path. #}
 {% macro duckdb__landing_list_entries(raw_dir) %}
     {% set result = run_query("select filename, size from read_blob("
@@ -33,7 +41,8 @@
     {% for file in files %}
         {% do selects.append("select " ~ loop.index ~ " as i, (select line from read_csv("
             ~ optout_sql_string(duckdb__glob_literal(file)) ~ ", " ~ duckdb__line_reader_options() ~ ", "
-            ~ "ignore_errors = true, strict_mode = false, parallel = false) limit 1) as line") %}
+            ~ "ignore_errors = true, strict_mode = false, parallel = false, "
+            ~ duckdb__compression_option(file) ~ ") limit 1) as line") %}
     {% endfor %}
     {% set result = run_query(selects | join(' union all ')) %}
     {% for row in result.rows %}{% do headers.update({files[row[0] - 1]: row[1]}) %}{% endfor %}
@@ -51,26 +60,43 @@
 {% endmacro %}
 
 {#
-    memory.landing.file_counts__<source>: (source_file, format, data_lines)
-    of the new files, counted without the CSV parser: non-empty physical
-    lines after the header, or a Parquet file's row count from its footer.
-    The base model's post-hook holds the rows read against it.
+    memory.landing.new_files__<source>: (source_file, path, format) of the
+    files this build loads. The base model's post-hook counts their lines
+    (in parallel with the other sources, not here) and holds the rows read
+    against the counts (macros/staging/settle_landing_load.sql).
 #}
 {% macro duckdb__landing_count_rows(source_name, csv_entries, parquet_entries) %}
+    {% set rows = ["(cast(null as varchar), cast(null as varchar), cast(null as varchar))"] %}
+    {% for entry in csv_entries + parquet_entries %}
+        {% do rows.append('(' ~ optout_sql_string(entry.source_file) ~ ', ' ~ optout_sql_string(entry.path)
+            ~ ', ' ~ optout_sql_string(entry.format) ~ ')') %}
+    {% endfor %}
+    {% do run_query('create or replace table memory.landing.new_files__' ~ source_name
+        ~ ' as select * from (values ' ~ rows | join(', ') ~ ') as files (source_file, path, format)'
+        ~ ' where source_file is not null') %}
+{% endmacro %}
+
+{#
+    Data lines per file, counted without the CSV parser: non-empty physical
+    lines after the header, or a Parquet file's row count from its footer.
+    encoding utf-8 is the fast count; it skips lines that are not UTF-8, so a
+    file whose count does not add up is counted again as latin-1 (any bytes).
+#}
+{% macro duckdb__landing_line_counts(files, encoding='utf-8') %}
     {% set selects = ["select cast(null as varchar) as source_file, 'csv' as format, cast(0 as bigint) as data_lines where false"] %}
-    {% for entry in csv_entries %}
-        {% do selects.append("select " ~ optout_sql_string(entry.source_file) ~ ", 'csv', greatest(count(*) - 1, 0) "
-            ~ "from read_csv(" ~ optout_sql_string(duckdb__glob_literal(entry.path)) ~ ", "
-            ~ duckdb__line_reader_options('latin-1') ~ ", strict_mode = false"
-            ~ (", compression = 'gzip'" if (entry.path | lower).endswith('.gz') else '') ~ ") "
-            ~ "where trim(line, e'\\r') <> ''") %}
+    {% for source_file, path, format in files %}
+        {% if format == 'parquet' %}
+            {% do selects.append("select " ~ optout_sql_string(source_file) ~ ", 'parquet', num_rows "
+                ~ "from parquet_file_metadata(" ~ optout_sql_string(duckdb__glob_literal(path)) ~ ")") %}
+        {% else %}
+            {% do selects.append("select " ~ optout_sql_string(source_file) ~ ", 'csv', greatest(count(*) - 1, 0) "
+                ~ "from read_csv(" ~ optout_sql_string(duckdb__glob_literal(path)) ~ ", "
+                ~ duckdb__line_reader_options(encoding) ~ ", ignore_errors = true, strict_mode = false, "
+                ~ duckdb__compression_option(path) ~ ") "
+                ~ "where line not in ('', chr(13))") %}
+        {% endif %}
     {% endfor %}
-    {% for entry in parquet_entries %}
-        {% do selects.append("select " ~ optout_sql_string(entry.source_file) ~ ", 'parquet', num_rows "
-            ~ "from parquet_file_metadata(" ~ optout_sql_string(duckdb__glob_literal(entry.path)) ~ ")") %}
-    {% endfor %}
-    {% do run_query('create or replace table memory.landing.file_counts__' ~ source_name ~ ' as '
-        ~ selects | join(' union all ')) %}
+    {{ return(selects | join(' union all ')) }}
 {% endmacro %}
 
 {#
@@ -84,7 +110,7 @@
     {% set relation = "read_csv(" ~ optout_sql_string(duckdb__glob_literal(entry.path))
         ~ ", header = true, auto_detect = false, columns = {" ~ columns | join(', ') ~ "}, "
         ~ "delim = ',', quote = '\"', escape = '\"', encoding = 'utf-8', "
-        ~ ("compression = 'gzip', " if (entry.path | lower).endswith('.gz') else "")
+        ~ duckdb__compression_option(entry.path) ~ ", "
         ~ "filename = '_optout_path', store_rejects = true)" %}
     {{ return('select ' ~ landing_text_columns(spec, header, adapter.quote) ~ ', '
         ~ optout_sql_string(entry.source_file) ~ ' as source_file from ' ~ relation) }}

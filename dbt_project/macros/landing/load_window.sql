@@ -1,5 +1,5 @@
 {#
-    Daily partitions (issue 4): var('load_through'), an ISO date, limits a
+    Daily partitions (docs/CONTRACT.md §7.2): var('load_through'), an ISO date, limits a
     build to the landing files dated on or before that day.
 
     - A file's date is the first YYYY-MM-DD in its file name

@@ -4,10 +4,14 @@
     `invalid_reason` (null when the row obeys the contract), `_status`
     (clean / invalid; the post-hook settles duplicates, conflicts and
     versions) and the raw text only where it is needed: for an invalid row
-    every raw_<column>; for a valid row only the columns whose text is not
-    what the typed value prints as (surrounding white space, upper case, a
-    timestamp in another shape), so the quarantine can always show a row's
-    text while clean rows store it once.
+    every raw_<column>; for a valid row only the values that needed cleaning
+    (surrounding white space, upper case, a timestamp in another shape), so
+    the quarantine can always show a row's text while clean rows store it
+    once.
+
+    Most values need no cleaning, and checking that (`<column>_as_is`) is
+    far cheaper than cleaning: only the others are trimmed, lower-cased or
+    parsed the slow way.
 
     `relation` is the landing view by default; the post-hook passes the
     line-by-line reader of a file whose lines did not all parse.
@@ -23,23 +27,38 @@
 
     ),
 
+    checked_as_is as (
+
+        select
+            *,
+            {%- for col in spec['columns'] %}
+            {%- if col in spec['enums'] %}
+            {{ col }} in ({{ optout_sql_list(spec['enums'][col]) }}) as {{ col }}_as_is
+            {%- elif col in spec['timestamps'] %}
+            {{ is_canonical_timestamp(col) }} as {{ col }}_as_is
+            {%- else %}
+            {{ text_is_clean(col) }} as {{ col }}_as_is
+            {%- endif %}
+            {%- if not loop.last %},{% endif %}
+            {%- endfor %}
+
+        from landing
+
+    ),
+
     cleaned as (
 
         select
+            *,
             {%- for col in spec['columns'] %}
-            {{ col }} as raw_{{ col }},
-            {%- if col in spec['enums'] %}
             case
-                when {{ col }} in ({{ optout_sql_list(spec['enums'][col]) }}) then {{ col }}
-                else lower({{ clean_text(col) }})
-            end as {{ col }}_text,
-            {%- else %}
-            {{ clean_text(col) }} as {{ col }}_text,
-            {%- endif %}
+                when {{ col }}_as_is then {{ col }}
+                else {{ 'lower(' ~ clean_text(col) ~ ')' if col in spec['enums'] else clean_text(col) }}
+            end as {{ col }}_text
+            {%- if not loop.last %},{% endif %}
             {%- endfor %}
-            source_file
 
-        from landing
+        from checked_as_is
 
     ),
 
@@ -47,12 +66,11 @@
 
         select
             *,
-            {%- for col in spec['columns'] %}
-            {%- if col in spec['timestamps'] %}
-            {{ parse_utc_timestamp(col ~ '_text') }} as {{ col }}
-            {%- else %}
-            {{ col }}_text as {{ col }}
-            {%- endif %}
+            {%- for col in spec['timestamps'] %}
+            case
+                when {{ col }}_as_is then {{ strptime_canonical(col) }}
+                else {{ parse_utc_timestamp(col ~ '_text') }}
+            end as {{ col }}_value
             {%- if not loop.last %},{% endif %}
             {%- endfor %}
 
@@ -69,16 +87,16 @@
                 case when {{ col }}_text is null then 'missing_required:{{ col }}' end,
                 {%- endfor %}
                 {%- for col in spec['timestamps'] %}
-                case when {{ col }}_text is not null and {{ col }} is null then 'unparseable_timestamp:{{ col }}' end,
+                case when {{ col }}_text is not null and {{ col }}_value is null then 'unparseable_timestamp:{{ col }}' end,
                 case
-                    when {{ col }} < {{ timestamp_literal(var('min_valid_timestamp')) }}
-                        or {{ col }} > {{ timestamp_literal(var('max_valid_timestamp')) }}
+                    when {{ col }}_value < {{ timestamp_literal(var('min_valid_timestamp')) }}
+                        or {{ col }}_value > {{ timestamp_literal(var('max_valid_timestamp')) }}
                         then 'timestamp_out_of_range:{{ col }}'
                 end,
                 {%- endfor %}
                 {%- for col, domain in spec['enums'].items() %}
                 case
-                    when {{ col }}_text not in ({{ optout_sql_list(domain) }})
+                    when not {{ col }}_as_is and {{ col }}_text not in ({{ optout_sql_list(domain) }})
                         then 'invalid_value:{{ col }}'
                 end,
                 {%- endfor %}
@@ -93,17 +111,11 @@
 
         select
             {%- for col in spec['columns'] %}
-            {{ col }},
+            {{ col ~ '_value' if col in spec['timestamps'] else col ~ '_text' }} as {{ col }},
             {%- endfor %}
             {%- for col in spec['columns'] %}
             case
-                when invalid_reason is not null
-                    {%- if col in spec['timestamps'] %}
-                    or not {{ is_canonical_timestamp('raw_' ~ col) }}
-                    {%- else %}
-                    or raw_{{ col }} is distinct from {{ col }}_text
-                    {%- endif %}
-                    then raw_{{ col }}
+                when invalid_reason is not null or not {{ col }}_as_is then {{ col }}
             end as raw_{{ col }},
             {%- endfor %}
             cast(null as {{ dbt.type_string() }}) as raw_line,

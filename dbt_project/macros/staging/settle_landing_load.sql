@@ -8,7 +8,7 @@
        `raw_line` and reason unreadable_row:<error> (_status `unreadable`).
     2. Every line is accounted for: per new file, the rows read plus the
        lines rejected must equal the file's data lines counted without any
-       CSV parsing (landing.file_counts__<source>; line breaks inside quoted
+       CSV parsing (duckdb__landing_line_counts; line breaks inside quoted
        fields allowed for). A file that fails, or where one rejected "line"
        swallowed the lines after it (an unterminated quote), is read again
        line by line: each line parses on its own or is quarantined with its
@@ -46,7 +46,21 @@
     {% endif %}
 
     {# 2. Every line accounted for, or the file read again line by line. #}
+    {% set files = run_query('select source_file, path, format from memory.landing.new_files__' ~ source_name).rows %}
+    {% do run_query('create or replace temp table optout_file_counts as ' ~ duckdb__landing_line_counts(files)) %}
     {% set counts = run_query(duckdb__landing_accounting_sql(source_name, load)) %}
+    {% set short = [] %}
+    {% for row in counts.rows if row[1] == 'csv' and row[3] + row[6] + row[4] != row[2] %}
+        {% do short.append(row[0]) %}
+    {% endfor %}
+    {% set recount = [] %}
+    {% for file in files if file[0] in short %}{% do recount.append(file) %}{% endfor %}
+    {% if recount %}
+        {% do run_query('delete from optout_file_counts where source_file in ('
+            ~ optout_sql_list(recount | map(attribute=0) | list) ~ ')') %}
+        {% do run_query('insert into optout_file_counts ' ~ duckdb__landing_line_counts(recount, 'latin-1')) %}
+        {% set counts = run_query(duckdb__landing_accounting_sql(source_name, load)) %}
+    {% endif %}
     {% set ledger_rows = [] %}
     {% for row in counts.rows %}
         {% set source_file, format, data_lines, records, rejected_lines, swallowed, breaks = row %}
@@ -63,6 +77,8 @@
     {% for chunk in ledger_rows | batch(500) %}
         {% do run_query('insert into ' ~ ledger ~ ' values ' ~ chunk | join(', ')) %}
     {% endfor %}
+
+    {% do run_query('drop table optout_file_counts') %}
 
     {# 3. Duplicates, conflicts and versions of the keys this load touches. #}
     {% do run_query(duckdb__settle_keys_sql(source_name, spec, load)) %}
@@ -88,7 +104,7 @@
         {% do text_fields.append("coalesce(raw_" ~ col ~ ", cast(" ~ col ~ " as varchar), '')") %}
     {% endfor %}
     {{ return("with
-        counted as (select source_file, format, data_lines from memory.landing.file_counts__" ~ source_name ~ "),
+        counted as (select source_file, format, data_lines from optout_file_counts),
         loaded as (
             select
                 source_file,
@@ -139,8 +155,8 @@
         with lines as (
             select rtrim(line, chr(13)) as line, row_number() over () as line_number
             from read_csv(" ~ optout_sql_string(duckdb__glob_literal(path)) ~ ", " ~ duckdb__line_reader_options()
-                ~ ", ignore_errors = true, strict_mode = false, parallel = false"
-                ~ (", compression = 'gzip'" if (path | lower).endswith('.gz') else '') ~ ")
+                ~ ", ignore_errors = true, strict_mode = false, parallel = false, "
+                ~ duckdb__compression_option(path) ~ ")
         )
         select
             line,
@@ -153,7 +169,7 @@
         from lines
         where line_number > 1 and trim(line) <> ''") %}
     {% set read = run_query('select count(*) from optout_reread').rows[0][0] %}
-    {% set expected = run_query('select data_lines from memory.landing.file_counts__' ~ source_name
+    {% set expected = run_query('select data_lines from optout_file_counts'
         ~ ' where source_file = ' ~ optout_sql_string(source_file)).rows[0][0] %}
     {% if read < expected %}
         {# The UTF-8 line reader drops undecodable lines: better to stop than lose them. #}

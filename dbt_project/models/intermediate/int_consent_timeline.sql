@@ -1,5 +1,6 @@
--- Every clean consent change in its (user_id, channel) timeline, SPEC §3:
--- ordered by changed_at then change_id, `all` being a channel of its own.
+-- Every clean consent change in its (user_id, channel) timeline
+-- (docs/CONTRACT.md §4.1): ordered by changed_at then change_id, `all` being
+-- a channel of its own.
 with
 
 changes as (

@@ -1,4 +1,5 @@
--- The opt-outs of SPEC §3: status changes to opted_out that are not imports.
+-- The opt-outs of docs/CONTRACT.md §4.4: status changes to opted_out that
+-- are not imports.
 with
 
 timeline as (

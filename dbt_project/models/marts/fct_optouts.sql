@@ -1,4 +1,4 @@
--- One row per opt-out (SPEC §3), with the user's external id.
+-- One row per opt-out (docs/CONTRACT.md §4.4), with the user's external id.
 with
 
 optouts as (

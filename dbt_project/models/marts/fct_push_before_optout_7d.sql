@@ -1,5 +1,6 @@
--- One row per opt-out: delivered push sends the user received in the
--- var('push_window_days') days before it, [t - 7 x 24h, t).
+-- One row per opt-out: delivered push sends the user received in the 7 days
+-- before it, [t - 7 x 24h, t). Seven is the contract (the model's and the
+-- columns' names), not a var: docs/CONTRACT.md §5.2.
 with
 
 optouts as (
@@ -31,7 +32,7 @@ counted as (
     left join pushes
         on
             optouts.user_id = pushes.user_id
-            and pushes.sent_at >= {{ add_days(-var('push_window_days'), 'optouts.opted_out_at') }}
+            and pushes.sent_at >= {{ add_days(-7, 'optouts.opted_out_at') }}
             and pushes.sent_at < optouts.opted_out_at
     group by optouts.optout_id
 

@@ -1,4 +1,4 @@
--- One row per consent status change that is not an import (SPEC §3): the
+-- One row per consent status change that is not an import (docs/CONTRACT.md §4.2): the
 -- opt-outs and the opt-ins. Feeds the status-changes report.
 with
 

@@ -22,8 +22,10 @@ from dagster import AssetCheckResult, AssetExecutionContext, BackfillPolicy, Con
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.build import (
+    BuildError,
     WarehouseBusyError,
     dbt_build_args,
+    landing_vars,
     load_window_vars,
     warehouse_build,
 )
@@ -56,6 +58,8 @@ class DbtBuildConfig(Config):
     as_of: str | None = None  # ISO timestamp closing the retention windows; default latest event
     # Rebuild from every landing file dated up to the run's last day.
     full_refresh: bool = False
+    # Build even when the landing zone holds no data file (publishes empty marts).
+    allow_empty: bool = False
 
 
 def load_through(context: AssetExecutionContext) -> dt.date:
@@ -114,7 +118,7 @@ def optout_dbt_models(
                 dbt_build_args(
                     as_of=as_of,
                     full_refresh=config.full_refresh,
-                    extra_vars=load_window_vars(through),
+                    extra_vars={**load_window_vars(through), **landing_vars(config.allow_empty)},
                 ),
                 context=context,
                 target_path=DAGSTER_TARGET_PATH,
@@ -132,4 +136,6 @@ def optout_dbt_models(
                 )
     except WarehouseBusyError as exc:
         raise Failure(description=str(exc)) from None
+    except BuildError as exc:  # a missing landing zone, an unwritable folder: one line
+        raise Failure(description=str(exc), allow_retries=False) from None
     yield from events

@@ -1,1 +1,1 @@
-"""The SPEC §5 exports as assets materialized with a date range in their run config."""
+"""The exports (docs/CONTRACT.md §6) as assets materialized with a range in their run config."""

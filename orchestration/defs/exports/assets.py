@@ -1,6 +1,6 @@
-"""The SPEC §5 exports as assets: opted-out users, opt-out status changes, and the current
-suppression list (which has no range: its range fields are ignored, so one run config serves
-every export of the daily job).
+"""The exports of docs/CONTRACT.md §6 as assets: opted-out users, opt-out status changes, and
+the current suppression list (which has no range: its range fields are ignored, so one run
+config serves every export of the daily job).
 
 A run's config picks the range (`range` last_week | last_month | last_year | between,
 `start`, `end`, `as_of`) and the `format` (csv | parquet), the options of `optout export`.
@@ -140,22 +140,22 @@ optout_users_export = export_asset(
     "optout_users_export",
     "users",
     ["fct_optouts", "dim_users"],
-    "Opted-out users of a date range, one row per user (SPEC §5); the same file "
+    "Opted-out users of a date range, one row per user (docs/CONTRACT.md §6.2); the same file "
     "`optout export --kind users` writes.",
 )
 optout_changes_export = export_asset(
     "optout_changes_export",
     "status_changes",
     ["fct_status_changes", "dim_users"],
-    "Opt-out status changes of a date range, imports excluded (SPEC §5); the same file "
-    "`optout export --kind status_changes` writes.",
+    "Opt-out status changes of a date range, imports excluded (docs/CONTRACT.md §6.3); the "
+    "same file `optout export --kind status_changes` writes.",
 )
 optout_suppression_export = export_asset(
     "optout_suppression_export",
     "suppression",
     ["dim_consent_current", "dim_users"],
-    "The current suppression list: users opted out per channel, with external ids; the same "
-    "file `optout export --kind suppression` writes.",
+    "The current suppression list: users opted out per channel, since when and how "
+    "(docs/CONTRACT.md §6.4); the same file `optout export --kind suppression` writes.",
 )
 
 export_assets = [optout_users_export, optout_changes_export, optout_suppression_export]
