@@ -201,9 +201,15 @@ def _publish(files: WarehouseFiles) -> None:
 @contextlib.contextmanager
 def dbt_environment(settings: Settings, publish: Path | None = None) -> Iterator[None]:
     """Point dbt (which reads os.environ) at this warehouse, then restore."""
-    env = settings.dbt_env(publish)
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
+    with environ(settings.dbt_env(publish)):
+        yield
+
+
+@contextlib.contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """os.environ with these values set, restored afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:

@@ -4,15 +4,14 @@ A Spark build writes the staging tables in place (a load is a partition of its o
 by the next build when it died half-way) and builds the marts and the quarantine into fresh
 databases named after the build, `marts__<id>` / `quarantine__<id>`. dbt's on-run-end hook
 publishes them only when every model and test passed (macros/project/publish_spark.sql), so
-a failed build leaves the published marts as they were (docs/OPERATIONS.md "Spark: how a
-build publishes").
+a failed build leaves the published marts as they were (docs/DECISIONS.md "Spark:
+atomic publish through views").
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import secrets
 from collections.abc import Iterator
 
@@ -20,6 +19,7 @@ from orchestration.build import (
     _ensure_folder,
     check_landing_zone,
     dbt_environment,
+    environ,
     private_files,
     warehouse_lock,
 )
@@ -42,20 +42,6 @@ def build_env(settings: Settings, build_id: str) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
-@contextlib.contextmanager
 def spark_build(settings: Settings) -> Iterator[int]:
     """The frame of a Spark build: check a local landing zone, take the lock (one writer per
     warehouse: the session's Derby metastore admits one process, and a cluster's staging
@@ -69,6 +55,6 @@ def spark_build(settings: Settings) -> Iterator[int]:
         private_files(),
         warehouse_lock(settings.spark_warehouse) as lock_fd,
         dbt_environment(settings),
-        _environ(build_env(settings, new_build_id())),
+        environ(build_env(settings, new_build_id())),
     ):
         yield lock_fd

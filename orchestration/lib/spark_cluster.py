@@ -1,7 +1,7 @@
 """A Spark standalone cluster on this machine, started from the pyspark wheel: a Master,
 N Workers and the Spark Thrift server (HiveThriftServer2) submitted to it, all on one
 host address (loopback by default), with logs, pid files, the metastore and the warehouse
-under one folder (`make spark-cluster`, docs/OPERATIONS.md "Spark cluster").
+under one folder (`make spark-cluster`, README "A standalone cluster on this machine").
 
     python -m orchestration.lib.spark_cluster start|stop|status [--home DIR]
         [--host 127.0.0.1] [--master-port 7077] [--thrift-port 10000] [--ui-port 8080]
@@ -303,7 +303,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--home", type=Path, default=defaults.home)
     parser.add_argument("--host", default=defaults.host)
     for name in ("master_port", "thrift_port", "ui_port", "workers", "worker_cores"):
-        parser.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
+        flag = "--" + name.replace("_", "-")
+        parser.add_argument(flag, type=int, default=getattr(defaults, name))
     for name in ("worker_memory", "executor_memory", "driver_memory"):
         parser.add_argument("--" + name.replace("_", "-"), default=getattr(defaults, name))
     parser.add_argument("--timeout", type=float, default=300)

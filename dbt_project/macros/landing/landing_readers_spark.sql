@@ -1,6 +1,6 @@
 {#
     Spark versions of the landing-zone readers of create_landing_views.sql
-    (docs/DECISIONS.md "Spark: how the landing zone is read").
+    (docs/DECISIONS.md "Spark", landing views).
 
     - The landing views are global temporary views (global_temp.<source>;
       the source `landing` points there on Spark): a permanent view cannot

@@ -1,6 +1,6 @@
 {#
-    The atomic publish on Spark (docs/OPERATIONS.md "Spark: how a build
-    publishes"). `optout build` gives each build an id (env
+    The atomic publish on Spark (docs/DECISIONS.md "Spark: atomic
+    publish through views"). `optout build` gives each build an id (env
     OPTOUT_SPARK_BUILD, lower-case letters, digits, _): the marts and the
     quarantine are built into fresh databases marts__<id> and
     quarantine__<id>, and only when every model and test of the run passed

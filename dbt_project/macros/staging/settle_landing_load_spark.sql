@@ -1,7 +1,8 @@
 {#
     Spark version of settle_landing_load (settle_landing_load.sql), for
     Parquet tables, which can append and overwrite partitions but neither
-    update nor delete rows (docs/DECISIONS.md "Spark: incremental staging").
+    update nor delete rows (docs/DECISIONS.md "Spark: incremental staging by load
+    partition").
 
     base_messaging__<source> is partitioned by `_load_id`: the model appends
     this load's partition (dbt_project.yml), and this post-hook:
