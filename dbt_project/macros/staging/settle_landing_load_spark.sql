@@ -42,10 +42,11 @@
     {# 1. Every line accounted for. #}
     {% set files = spark__landing_accounting(source_name, spec, load) %}
     {% set short = files | selectattr('short') | list %}
-    {% set reload = files | selectattr('reload') | list %}
     {% if short %}
+        {# Marks the files whose rejects do not make up the difference for a re-read. #}
         {% do spark__landing_read_rejects(source_name, spec, load, short, scratch ~ '_rejects') %}
     {% endif %}
+    {% set reload = files | selectattr('reload') | list %}
     {% if reload %}
         {% do spark__landing_reload_by_line(source_name, spec, load, reload, scratch ~ '_reload') %}
     {% endif %}
