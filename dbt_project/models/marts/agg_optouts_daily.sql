@@ -56,16 +56,20 @@ covering_days as (
 ),
 
 -- `all`: the days a user is opted in on any channel, as islands that do not
--- overlap, so a user counts once a day.
+-- overlap, so a user counts once a day. Both windows need one total order
+-- (channel breaks ties: a user's stretches on one channel never share a
+-- first day), or an engine may order tied stretches differently in each and
+-- split an island.
 by_start as (
 
     select
         user_id,
+        channel,
         first_day,
         last_day,
         max(coalesce(last_day, {{ far_future_date() }})) over (
             partition by user_id
-            order by first_day, last_day
+            order by first_day, last_day, channel
             rows between unbounded preceding and 1 preceding
         ) as previous_end
 
@@ -81,7 +85,7 @@ islands as (
         last_day,
         sum(case when previous_end is null or first_day > previous_end then 1 else 0 end) over (
             partition by user_id
-            order by first_day, last_day
+            order by first_day, last_day, channel
             rows between unbounded preceding and current row
         ) as island
 
