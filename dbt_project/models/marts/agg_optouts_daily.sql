@@ -107,19 +107,40 @@ merged as (
 
 deltas as (
 
-    select channel, first_day as day, 1 as delta from covering_days
+    select
+        channel,
+        first_day as day,
+        1 as delta
+    from covering_days
     union all
-    select channel, {{ date_add_days('last_day', 1) }}, -1 from covering_days where last_day is not null
+    select
+        channel,
+        {{ date_add_days('last_day', 1) }} as day,
+        -1 as delta
+    from covering_days
+    where last_day is not null
     union all
-    select 'all', first_day, 1 from merged
+    select
+        'all' as channel,
+        first_day as day,
+        1 as delta
+    from merged
     union all
-    select 'all', {{ date_add_days('last_day', 1) }}, -1 from merged where last_day < {{ far_future_date() }}
+    select
+        'all' as channel,
+        {{ date_add_days('last_day', 1) }} as day,
+        -1 as delta
+    from merged
+    where last_day < {{ far_future_date() }}
 
 ),
 
 per_day as (
 
-    select channel, day, sum(delta) as delta
+    select
+        channel,
+        day,
+        sum(delta) as delta
     from deltas
     group by channel, day
 
