@@ -34,6 +34,10 @@ from orchestration.generator import generate
 from orchestration.marts import mart_names, marts_source, read_marts
 from orchestration.ranges import RANGES, resolve_range
 
+# The module's first test also runs its fixture: two Spark builds, minutes each on 2 cores and
+# several times that on a machine shared by other suites.
+pytestmark = pytest.mark.timeout(2400)
+
 END = dt.date(2026, 1, 31)
 EDGE_OPTOUT = "edge-optout"
 

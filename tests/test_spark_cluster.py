@@ -28,6 +28,10 @@ from orchestration.lib.spark_cluster import Cluster, start, status, stop
 from orchestration.marts import mart_names, marts_source, read_marts, thrift_connect
 from orchestration.ranges import resolve_range
 
+# The module's first test also runs its fixture: a cluster start and a Spark build,
+# minutes on 2 cores and several times that on a machine shared by other suites.
+pytestmark = pytest.mark.timeout(2400)
+
 END = dt.date(2026, 1, 31)
 # When a file was loaded differs from build to build.
 _BUILD_TIME_COLUMNS = {"fct_landing_files": "loaded_at"}
