@@ -414,8 +414,10 @@ def test_spark_gets_the_dialect_sensitive_edges_right(engines):
         "select window_days, events_before, events_after from marts.fct_optout_retention "
         "where optout_id = $id and window_days <= 3 order by 1"
     )
-    # edge-e2 one day minus 0 s before, edge-e1 a microsecond after; edge-e3 on the 21st.
-    assert read_marts(spark, sql, {"id": EDGE_OPTOUT})[1] == [(1, 1, 2), (3, 1, 2)]
+    # Before: edge-e2, exactly one day earlier. After, within the day: edge-e1 a microsecond
+    # after, and on the 21st edge-e3 (00:00, CSV with bad lines), edge-q1 and edge-q3 (01:00
+    # and 03:00, read line by line), edge-m1 (04:00, a quoted line break).
+    assert read_marts(spark, sql, {"id": EDGE_OPTOUT})[1] == [(1, 1, 5), (3, 1, 5)]
 
 
 def test_quarantine_counts_agree(engines):
