@@ -157,6 +157,29 @@ def query_state(warehouse: Path, sql: str, params=None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
+def query_all(warehouse: Path, sql: str, params=None) -> list[tuple]:
+    """A query over both files as one warehouse: `staging.x`, `intermediate.x`, `marts.x`
+    and `quarantine.x` all resolve (views in an in-memory database over the state and the
+    published file, attached under the names the build gives them)."""
+    state = Settings(raw_dir=warehouse.parent, warehouse=warehouse, export_dir=warehouse).state_file
+    with duckdb.connect(":memory:") as con:
+        con.execute("attach ? as state (read_only)", [os.fspath(state)])
+        con.execute("attach ? as published (read_only)", [os.fspath(warehouse)])
+        relations = con.execute(
+            "select database_name, schema_name, table_name from duckdb_tables() "
+            "where database_name in ('state', 'published') union all "
+            "select database_name, schema_name, view_name from duckdb_views() "
+            "where database_name in ('state', 'published') and not internal"
+        ).fetchall()
+        for database, schema, name in relations:
+            con.execute(f'create schema if not exists memory."{schema}"')
+            con.execute(
+                f'create view memory."{schema}"."{name}" as '
+                f'select * from "{database}"."{schema}"."{name}"'
+            )
+        return con.execute(sql, params or []).fetchall()
+
+
 def relations(warehouse: Path) -> list[str]:
     """The published tables, then the state's tables (landing rows and ledgers)."""
     listing = (
