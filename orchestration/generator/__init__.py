@@ -1,0 +1,99 @@
+"""Synthetic landing zone for the opt-out warehouse (SPEC §2 and §7).
+
+`generate()` simulates an app's messaging history one UTC day at a time and writes it the
+way daily exports land: `<out>/<source>/<source>_YYYY-MM-DD.csv` (or `.parquet`) for the
+large sources, `users.csv` and `campaigns.csv` once.
+
+The simulation keeps a little state per user (consent per channel, delivered pushes of the
+last 7 days, engagement) so that the data carries signals an analysis should find:
+
+1. Push pressure: the daily opt-out hazard grows linearly with the user's delivered pushes
+   in the last 7 days.
+2. A spike campaign: "Flash Blast Spike Push" is blasted (three pushes in one evening) to
+   most users on one day; many recipients dismiss/open it and opt out within hours, so the
+   opt-out count jumps on that day and the next, and their last campaign is the spike.
+3. Disengagement: some users start fading on a random day (event rate decays
+   exponentially); their opt-out hazard rises as they fade, so their events fall before
+   they opt out. After an opt-out, part of the users stop using the app (churn).
+
+Everything is vectorised per day with numpy and written with pyarrow; a single
+`numpy.random.default_rng(seed)` drives all draws, so the same arguments give the same
+bytes. Values are always valid per SPEC §2: tests add bad rows on their own.
+
+Modules, one concern each: `parameters` (the contract's columns and enum codes, every
+tunable), `population` (users), `calendars` (the time window and the campaign calendar),
+`simulation` (the day-by-day world and its rows), `files` (text formatting and writing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+
+from orchestration.generator.calendars import Window, make_campaigns
+from orchestration.generator.files import clear_generated_files, write_whole
+from orchestration.generator.parameters import COLUMNS, SPIKE_NAME
+from orchestration.generator.population import make_users
+from orchestration.generator.simulation import Simulation
+
+__all__ = ["SPIKE_NAME", "generate"]
+
+
+def generate(
+    out_dir: str | Path,
+    users: int = 2000,
+    days: int = 90,
+    seed: int = 42,
+    end_date: dt.date | None = None,
+    fmt: str = "csv",
+    files_per_day: bool = True,
+) -> dict[str, int]:
+    """Write a synthetic landing zone under out_dir/<source>/ and return {source: row_count}.
+
+    Data covers the `days` UTC days ending on `end_date` (default: today, UTC), inclusive.
+    Files this generator would write (`<source>.<ext>`, `<source>_YYYY-MM-DD.<ext>`) that
+    are already in the source folders are removed first, so a re-run does not mix datasets;
+    other files are left alone. A day without rows for a source gets no file.
+    """
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
+    if users < 1 or days < 1:
+        raise ValueError("users and days must be at least 1")
+    if end_date is None:
+        end_date = dt.datetime.now(dt.UTC).date()
+    elif isinstance(end_date, str):
+        end_date = dt.date.fromisoformat(end_date)
+    elif isinstance(end_date, dt.datetime):
+        end_date = end_date.date()
+
+    out = Path(out_dir)
+    for source in COLUMNS:
+        clear_generated_files(out / source, source)
+
+    rng = np.random.default_rng(seed)
+    window = Window(end_date - dt.timedelta(days=days - 1), days)
+    users_table, population = make_users(rng, users, window)
+    campaigns_table, calendar = make_campaigns(rng, window)
+    write_whole(users_table, out / "users" / f"users.{fmt}", fmt)
+    write_whole(campaigns_table, out / "campaigns" / f"campaigns.{fmt}", fmt)
+
+    sim = Simulation(
+        rng,
+        window,
+        population,
+        calendar,
+        users_table["user_id"],
+        campaigns_table["campaign_id"],
+        out,
+        fmt,
+        files_per_day,
+    )
+    for day in range(days):
+        sim.step(day)
+    sim.close()
+
+    counts = {"users": users_table.num_rows, "campaigns": campaigns_table.num_rows}
+    counts.update({name: sink.rows for name, sink in sim.sinks.items()})
+    return counts
