@@ -28,17 +28,38 @@ tunable), `population` (users), `calendars` (the time window and the campaign ca
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from orchestration.generator.calendars import Window, make_campaigns
-from orchestration.generator.files import clear_generated_files, write_whole
-from orchestration.generator.parameters import COLUMNS, SPIKE_NAME
+from orchestration.generator.files import (
+    RECORD_NAME,
+    GeneratorContractError,
+    OutDirNotEmpty,
+    Written,
+    prepare_out_dir,
+    write_whole,
+)
+from orchestration.generator.parameters import SPIKE_NAME
 from orchestration.generator.population import make_users
 from orchestration.generator.simulation import Simulation
 
-__all__ = ["SPIKE_NAME", "generate"]
+__all__ = [
+    "RECORD_NAME",
+    "SPIKE_NAME",
+    "GeneratorContractError",
+    "OutDirNotEmpty",
+    "generate",
+    "last_complete_day",
+]
+
+
+def last_complete_day(now: dt.datetime | None = None) -> dt.date:
+    """The last UTC day that has ended: sample data never runs into the future."""
+    now = now or dt.datetime.now(dt.UTC)
+    return now.astimezone(dt.UTC).date() - dt.timedelta(days=1)
 
 
 def generate(
@@ -46,38 +67,43 @@ def generate(
     users: int = 2000,
     days: int = 90,
     seed: int = 42,
-    end_date: dt.date | None = None,
+    end_date: dt.date | str | None = None,
     fmt: str = "csv",
     files_per_day: bool = True,
+    *,
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
-    """Write a synthetic landing zone under out_dir/<source>/ and return {source: row_count}.
+    """Write a synthetic landing zone under out_dir/<source>/ and return {source: rows}.
 
-    Data covers the `days` UTC days ending on `end_date` (default: today, UTC), inclusive.
-    Files this generator would write (`<source>.<ext>`, `<source>_YYYY-MM-DD.<ext>`) that
-    are already in the source folders are removed first, so a re-run does not mix datasets;
-    other files are left alone. A day without rows for a source gets no file.
+    Data covers the `days` UTC days ending on `end_date` (default: the last complete UTC
+    day, yesterday), inclusive. `out_dir` must be empty or missing unless `force`: then
+    the files an earlier run recorded there (RECORD_NAME) are replaced and every other file
+    is kept. A day without rows for a source gets no file. `progress(day, days)` is called
+    after each simulated day.
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
     if users < 1 or days < 1:
         raise ValueError("users and days must be at least 1")
     if end_date is None:
-        end_date = dt.datetime.now(dt.UTC).date()
+        end_date = last_complete_day()
     elif isinstance(end_date, str):
         end_date = dt.date.fromisoformat(end_date)
     elif isinstance(end_date, dt.datetime):
         end_date = end_date.date()
 
     out = Path(out_dir)
-    for source in COLUMNS:
-        clear_generated_files(out / source, source)
+    prepare_out_dir(out, force)
+    out.mkdir(parents=True, exist_ok=True)
+    written = Written(out)
 
     rng = np.random.default_rng(seed)
     window = Window(end_date - dt.timedelta(days=days - 1), days)
     users_table, population = make_users(rng, users, window)
     campaigns_table, calendar = make_campaigns(rng, window)
-    write_whole(users_table, out / "users" / f"users.{fmt}", fmt)
-    write_whole(campaigns_table, out / "campaigns" / f"campaigns.{fmt}", fmt)
+    write_whole(users_table, out / "users" / f"users.{fmt}", fmt, written)
+    write_whole(campaigns_table, out / "campaigns" / f"campaigns.{fmt}", fmt, written)
 
     sim = Simulation(
         rng,
@@ -89,11 +115,24 @@ def generate(
         out,
         fmt,
         files_per_day,
+        written,
     )
     for day in range(days):
         sim.step(day)
+        if progress is not None:
+            progress(day + 1, days)
     sim.close()
 
     counts = {"users": users_table.num_rows, "campaigns": campaigns_table.num_rows}
     counts.update({name: sink.rows for name, sink in sim.sinks.items()})
+    written.save(
+        {
+            "users": users,
+            "days": days,
+            "seed": seed,
+            "end_date": end_date.isoformat(),
+            "format": fmt,
+            "files_per_day": files_per_day,
+        }
+    )
     return counts

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import re
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -60,19 +60,98 @@ def epoch_strings(epoch: np.ndarray) -> pa.Array:
 # ==================================================================================================
 
 CSV_OPTIONS = pacsv.WriteOptions(quoting_style="none", quoting_header="none")
+# What one run wrote (relative path, size, mtime): a later run with `force` removes exactly
+# these files, and only while they are unchanged.
+RECORD_NAME = ".optout-generate.json"
 
 
-def clear_generated_files(folder: Path, source: str) -> None:
-    pattern = re.compile(rf"{source}(_\d{{4}}-\d{{2}}-\d{{2}})?\.(csv|parquet)")
-    if folder.is_dir():
-        for path in sorted(folder.iterdir()):
-            if path.is_file() and pattern.fullmatch(path.name):
-                path.unlink()
+class GeneratorContractError(RuntimeError):
+    """The generator does not produce the columns the landing contract lists."""
 
 
-def write_whole(table: pa.Table, path: Path, fmt: str) -> None:
+class OutDirNotEmpty(ValueError):
+    """The output folder holds files and `force` was not given."""
+
+
+def conform(table: pa.Table, source: str) -> pa.Table:
+    """The table in the contract's column order; fails loudly when the contract lists a
+    column the generator does not fill (or the other way round), instead of leaving it
+    silently empty."""
+    expected = COLUMNS[source]
+    missing = [c for c in expected if c not in table.column_names]
+    extra = [c for c in table.column_names if c not in expected]
+    if missing or extra:
+        raise GeneratorContractError(
+            f"the landing contract of {source} (dbt_project.yml vars.landing_sources) "
+            f"lists {', '.join(missing) or 'no column'} that the generator does not write"
+            + (f", and not {', '.join(extra)} that it writes" if extra else "")
+            + "; make orchestration/generator fill the same columns"
+        )
+    return table.select(list(expected))
+
+
+class Written:
+    """The files a run writes under `out`, recorded in RECORD_NAME when the run ends."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.paths: list[Path] = []
+
+    def add(self, path: Path) -> Path:
+        if path not in self.paths:
+            self.paths.append(path)
+        return path
+
+    def save(self, arguments: dict) -> None:
+        files = []
+        for path in sorted(self.paths):
+            stat = path.stat()
+            files.append([path.relative_to(self.out).as_posix(), stat.st_size, stat.st_mtime_ns])
+        lines = ",\n".join("    " + json.dumps(entry) for entry in files)
+        text = f'{{\n  "arguments": {json.dumps(arguments)},\n  "files": [\n{lines}\n  ]\n}}\n'
+        (self.out / RECORD_NAME).write_text(text, "utf-8")
+
+
+def prepare_out_dir(out: Path, force: bool) -> list[str]:
+    """Refuse a folder with anything in it unless `force`; with `force`, remove the files
+    the previous run recorded that are still as it wrote them. Returns the names of files
+    kept because they were changed since (never removed: this run did not write them)."""
+    if out.exists() and not out.is_dir():
+        raise OutDirNotEmpty(f"{out} is a file, not a folder")
+    entries = sorted(out.iterdir()) if out.is_dir() else []
+    if not entries:
+        return []
+    if not force:
+        raise OutDirNotEmpty(
+            f"{out} is not empty ({len(entries)} entries); pick an empty folder, or pass "
+            "--force to write into it (files an earlier `optout generate` wrote there are "
+            "replaced, every other file is kept)"
+        )
+    record_path = out / RECORD_NAME
+    try:
+        record = json.loads(record_path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    kept = []
+    for name, size, mtime_ns in record.get("files", []):
+        path = out / name
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if path.is_file() and (stat.st_size, stat.st_mtime_ns) == (size, mtime_ns):
+            path.unlink()
+        else:
+            kept.append(name)
+    record_path.unlink()
+    return kept
+
+
+def write_whole(table: pa.Table, path: Path, fmt: str, written: Written) -> None:
     """Small tables whose free text may need quoting: pandas quotes minimally (RFC 4180)."""
+    table = conform(table, path.parent.name)
     path.parent.mkdir(parents=True, exist_ok=True)
+    written.add(path)
     if fmt == "parquet":
         pq.write_table(table, path)
     else:
@@ -97,9 +176,10 @@ class Sink:
         per_day: bool,
         prefix: str,
         formatter,
+        written: Written,
     ) -> None:
         self.source, self.window, self.fmt, self.per_day = source, window, fmt, per_day
-        self.prefix, self.formatter = prefix, formatter
+        self.prefix, self.formatter, self.written = prefix, formatter, written
         self.folder = out / source
         self.folder.mkdir(parents=True, exist_ok=True)
         self.pending: dict[int, list[dict[str, np.ndarray]]] = {}
@@ -134,20 +214,20 @@ class Sink:
         date = self.window.dates[day]
         stamps = day_timestamps(date, cols["t"] - self.window.day_start(day))
         table = self.formatter(cols, stamps)
-        self._write(table.select(list(COLUMNS[self.source])), date)
+        self._write(conform(table, self.source), date)
         return cols
 
     def _write(self, table: pa.Table, date: dt.date) -> None:
         self.files += 1
         if self.per_day:
-            path = self.folder / f"{self.source}_{date.isoformat()}.{self.fmt}"
+            path = self.written.add(self.folder / f"{self.source}_{date.isoformat()}.{self.fmt}")
             if self.fmt == "csv":
                 pacsv.write_csv(table, path, CSV_OPTIONS)
             else:
                 pq.write_table(table, path)
             return
         if self.writer is None:
-            path = self.folder / f"{self.source}.{self.fmt}"
+            path = self.written.add(self.folder / f"{self.source}.{self.fmt}")
             self.writer = (
                 pacsv.CSVWriter(path, self.schema, write_options=CSV_OPTIONS)
                 if self.fmt == "csv"

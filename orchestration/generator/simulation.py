@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from orchestration.generator.calendars import Calendar, Window, diurnal_seconds, lognormal_seconds
-from orchestration.generator.files import Sink, ids, labels
+from orchestration.generator.files import Sink, Written, ids, labels
 from orchestration.generator.parameters import (
     ADMIN,
     ALL,
@@ -93,6 +93,7 @@ class Simulation:
         out: Path,
         fmt: str,
         per_day: bool,
+        written: Written,
     ) -> None:
         self.rng, self.window, self.pop, self.cal = rng, window, pop, cal
         self.n = len(pop.tz_offset)
@@ -111,7 +112,7 @@ class Simulation:
         self.spike_time = np.full(self.n, -1, dtype=np.int64)
 
         def sink(source: str, prefix: str, formatter) -> Sink:
-            return Sink(source, window, out, fmt, per_day, prefix, formatter)
+            return Sink(source, window, out, fmt, per_day, prefix, formatter, written)
 
         self.sinks = {
             "sends": sink("sends", "s", self._format_sends),
