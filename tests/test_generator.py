@@ -22,7 +22,7 @@ from orchestration.generator import (
 )
 
 END = dt.date(2026, 3, 31)
-SIGNAL_ARGS = {"users": 1500, "days": 45, "seed": 7, "end_date": END}
+SIGNAL_ARGS = {"users": 1500, "days": 45, "seed": 7, "end_date": END, "bad_rows": False}
 
 DAILY = ("sends", "interactions", "events", "consent_changes")
 CHANNELS = {"push", "email", "sms", "whatsapp"}
@@ -168,7 +168,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 
 
 def test_parquet_and_single_file_have_the_same_rows(tmp_path):
-    args = {"users": 300, "days": 12, "seed": 3, "end_date": END}
+    args = {"users": 300, "days": 12, "seed": 3, "end_date": END, "bad_rows": False}
     counts = generate(tmp_path / "csv", **args)
     assert generate(tmp_path / "pq", fmt="parquet", **args) == counts
     assert generate(tmp_path / "one", files_per_day=False, **args) == counts
@@ -213,9 +213,11 @@ def test_force_replaces_its_own_files_and_keeps_every_other(tmp_path):
         "sends_2026-03-21.csv",
     ]
     assert foreign.read_text() == "send_id\ns_foreign\n"
+    # The first run's planted correction (events_2026-03-30_correction.csv) is gone too.
     assert sorted(p.name for p in (tmp_path / "events").iterdir()) == [
         "events_2026-03-20.csv",
         "events_2026-03-21.csv",
+        "events_2026-03-21_correction.csv",
         "events_2026-03-29.csv",
     ]
     assert "e_edited" in edited.read_text()

@@ -43,6 +43,7 @@ from orchestration.generator.files import (
     write_whole,
 )
 from orchestration.generator.parameters import SPIKE_NAME
+from orchestration.generator.planted import plant_bad_rows, planted_rows
 from orchestration.generator.population import make_users
 from orchestration.generator.simulation import Simulation
 
@@ -53,6 +54,7 @@ __all__ = [
     "OutDirNotEmpty",
     "generate",
     "last_complete_day",
+    "planted_rows",
 ]
 
 
@@ -72,6 +74,7 @@ def generate(
     files_per_day: bool = True,
     *,
     force: bool = False,
+    bad_rows: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Write a synthetic landing zone under out_dir/<source>/ and return {source: rows}.
@@ -81,6 +84,10 @@ def generate(
     the files an earlier run recorded there (RECORD_NAME) are replaced and every other file
     is kept. A day without rows for a source gets no file. `progress(day, days)` is called
     after each simulated day.
+
+    `bad_rows` (the default) plants a few rows of each kind the quarantine catches on the
+    middle day of the window (`planted.planted_rows`); `bad_rows=False` writes clean data
+    only. The counts include the planted rows.
     """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
@@ -125,6 +132,11 @@ def generate(
 
     counts = {"users": users_table.num_rows, "campaigns": campaigns_table.num_rows}
     counts.update({name: sink.rows for name, sink in sim.sinks.items()})
+    if bad_rows:
+        day = window.dates[days // 2]
+        first_user = users_table["user_id"][0].as_py()
+        for source, n in plant_bad_rows(out, day, fmt, files_per_day, first_user, written).items():
+            counts[source] += n
     written.save(
         {
             "users": users,
@@ -133,6 +145,7 @@ def generate(
             "end_date": end_date.isoformat(),
             "format": fmt,
             "files_per_day": files_per_day,
+            "bad_rows": bad_rows,
         }
     )
     return counts
