@@ -19,7 +19,9 @@ from orchestration.generator import (
     generate,
     last_complete_day,
     parameters,
+    planned_files,
 )
+from orchestration.generator.calendars import Window
 
 END = dt.date(2026, 3, 31)
 SIGNAL_ARGS = {"users": 1500, "days": 45, "seed": 7, "end_date": END, "bad_rows": False}
@@ -226,11 +228,50 @@ def test_force_replaces_its_own_files_and_keeps_every_other(tmp_path):
     assert "sends/sends_2026-03-01.csv" not in [name for name, *_ in record["files"]]
 
 
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"fmt": "parquet"}, {"files_per_day": False}, {"bad_rows": False}]
+)
+def test_every_file_written_was_planned(tmp_path, kwargs):
+    """The overwrite check of `force` looks at the planned files: a run writes no other."""
+    generate(tmp_path, users=50, days=7, end_date=END, **kwargs)
+    written = {
+        p.relative_to(tmp_path).as_posix()
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.name != RECORD_NAME
+    }
+    window = Window(END - dt.timedelta(days=6), 7)
+    planned = planned_files(
+        window,
+        kwargs.get("fmt", "csv"),
+        kwargs.get("files_per_day", True),
+        kwargs.get("bad_rows", True),
+    )
+    assert written and written <= planned
+
+
+def test_force_never_overwrites_a_file_it_did_not_write(tmp_path):
+    theirs = tmp_path / "consent_changes" / "consent_changes_2026-03-30.csv"
+    theirs.parent.mkdir()
+    theirs.write_text("change_id\nmine\n")
+    with pytest.raises(OutDirNotEmpty, match="consent_changes_2026-03-30.csv"):
+        generate(tmp_path, users=20, days=3, end_date=END, force=True)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [
+        "consent_changes",
+        "consent_changes_2026-03-30.csv",
+    ]
+
+
+def test_progress_is_called_after_each_day(tmp_path):
+    calls = []
+    generate(tmp_path, users=20, days=4, end_date=END, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
 def test_default_end_date_is_the_last_complete_utc_day(tmp_path):
     """Nothing in the future: the last file is yesterday's (UTC) and no timestamp is later
     than its last second."""
     before = last_complete_day()
-    generate(tmp_path, users=30, days=2)
+    generate(tmp_path, users=30, days=2, bad_rows=False)
     after = last_complete_day()
     names = sorted(p.name for p in (tmp_path / "events").iterdir())
     assert names[-1] in (f"events_{before}.csv", f"events_{after}.csv")

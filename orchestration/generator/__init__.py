@@ -42,7 +42,7 @@ from orchestration.generator.files import (
     prepare_out_dir,
     write_whole,
 )
-from orchestration.generator.parameters import SPIKE_NAME
+from orchestration.generator.parameters import DAILY_SOURCES, SPIKE_NAME
 from orchestration.generator.planted import plant_bad_rows, planted_rows
 from orchestration.generator.population import make_users
 from orchestration.generator.simulation import Simulation
@@ -54,6 +54,7 @@ __all__ = [
     "OutDirNotEmpty",
     "generate",
     "last_complete_day",
+    "planned_files",
     "planted_rows",
 ]
 
@@ -62,6 +63,21 @@ def last_complete_day(now: dt.datetime | None = None) -> dt.date:
     """The last UTC day that has ended: sample data never runs into the future."""
     now = now or dt.datetime.now(dt.UTC)
     return now.astimezone(dt.UTC).date() - dt.timedelta(days=1)
+
+
+def planned_files(window: Window, fmt: str, per_day: bool, bad_rows: bool) -> set[str]:
+    """Every file a run may write (relative paths): a day without rows gets no file."""
+    names = {f"{source}/{source}.{fmt}" for source in ("users", "campaigns")}
+    days = [d.isoformat() for d in window.dates]
+    for source in DAILY_SOURCES:
+        stems = [f"{source}_{day}" for day in days] if per_day else [source]
+        names.update(f"{source}/{stem}.{fmt}" for stem in stems)
+        if bad_rows and source == "consent_changes":
+            names.update(f"{source}/{stem}_redelivered.{fmt}" for stem in stems)
+        if bad_rows and source == "events":
+            stem = f"{source}_{days[len(days) // 2]}" if per_day else source
+            names.add(f"{source}/{stem}_correction.{fmt}")
+    return names
 
 
 def generate(
@@ -101,12 +117,12 @@ def generate(
         end_date = end_date.date()
 
     out = Path(out_dir)
-    prepare_out_dir(out, force)
+    window = Window(end_date - dt.timedelta(days=days - 1), days)
+    prepare_out_dir(out, force, planned_files(window, fmt, files_per_day, bad_rows))
     out.mkdir(parents=True, exist_ok=True)
     written = Written(out)
 
     rng = np.random.default_rng(seed)
-    window = Window(end_date - dt.timedelta(days=days - 1), days)
     users_table, population = make_users(rng, users, window)
     campaigns_table, calendar = make_campaigns(rng, window)
     write_whole(users_table, out / "users" / f"users.{fmt}", fmt, written)

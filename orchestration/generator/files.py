@@ -112,10 +112,12 @@ class Written:
         (self.out / RECORD_NAME).write_text(text, "utf-8")
 
 
-def prepare_out_dir(out: Path, force: bool) -> list[str]:
+def prepare_out_dir(out: Path, force: bool, planned: set[str]) -> list[str]:
     """Refuse a folder with anything in it unless `force`; with `force`, remove the files
-    the previous run recorded that are still as it wrote them. Returns the names of files
-    kept because they were changed since (never removed: this run did not write them)."""
+    the previous run recorded that are still as it wrote them, and refuse if a file this
+    run would write (`planned`, relative paths) is there all the same: someone else's
+    file is never removed or overwritten. Returns the names of recorded files kept
+    because they were changed since."""
     if out.exists() and not out.is_dir():
         raise OutDirNotEmpty(f"{out} is a file, not a folder")
     entries = sorted(out.iterdir()) if out.is_dir() else []
@@ -131,20 +133,28 @@ def prepare_out_dir(out: Path, force: bool) -> list[str]:
     try:
         record = json.loads(record_path.read_text("utf-8"))
     except (OSError, ValueError):
-        return []
-    kept = []
+        record = {}
+    ours = {}
     for name, size, mtime_ns in record.get("files", []):
         path = out / name
         try:
             stat = path.stat()
         except OSError:
             continue
-        if path.is_file() and (stat.st_size, stat.st_mtime_ns) == (size, mtime_ns):
-            path.unlink()
-        else:
-            kept.append(name)
-    record_path.unlink()
-    return kept
+        ours[name] = path.is_file() and (stat.st_size, stat.st_mtime_ns) == (size, mtime_ns)
+    theirs = sorted(name for name in planned if (out / name).exists() and not ours.get(name))
+    if theirs:
+        raise OutDirNotEmpty(
+            f"{out} holds {theirs[0]}"
+            + (f" and {len(theirs) - 1} more" if len(theirs) > 1 else "")
+            + ", which this run would write but an earlier `optout generate` did not (or "
+            "it was changed since); move it away or pick another folder"
+        )
+    for name, unchanged in ours.items():
+        if unchanged:
+            (out / name).unlink()
+    record_path.unlink(missing_ok=True)
+    return sorted(name for name, unchanged in ours.items() if not unchanged)
 
 
 def write_whole(table: pa.Table, path: Path, fmt: str, written: Written) -> None:
