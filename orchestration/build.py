@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
+from orchestration.lib.progress import BuildProgress
 
 
 class WarehouseBusyError(RuntimeError):
@@ -197,8 +198,10 @@ def run_build(
     # Per warehouse: concurrent builds of different warehouses must not share dbt's
     # artifacts, and a manifest must not meet another database name.
     target = build_target_path(settings)
+    progress = BuildProgress(target, verbose=settings.verbose)
     args = [
         dbt_executable(),
+        *progress.dbt_args,
         *dbt_build_args(
             as_of=as_of, full_refresh=full_refresh, extra_vars=load_window_vars(through)
         ),
@@ -223,9 +226,10 @@ def run_build(
         ) as process:
             assert process.stdout is not None
             for line in process.stdout:
-                sys.stdout.write(line)
+                text = progress.feed(line)
                 if log is not None:
-                    log(line.rstrip("\n"))
+                    log(text)
+        progress.finish(process.returncode)
         if process.returncode != 0:
             raise BuildError(
                 "dbt build failed (see the messages above); the previous warehouse is unchanged"

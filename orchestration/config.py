@@ -1,8 +1,16 @@
-"""Settings from the environment (SPEC §6), resolved once to absolute paths."""
+"""Every setting read from the environment, in one place (docs/CONTRACT.md §6 for the
+three paths): `Settings` for the warehouse (CLI, dbt, Dagster runs), `DagsterSettings` for
+the Dagster code location (partitions, schedules, instance). Nothing else in the project
+reads os.environ for a setting. A bad value raises ConfigError with one line naming it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
+import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +33,14 @@ def _file_mode(text: str) -> int:
 
 
 TARGETS = ("duckdb", "spark")  # the dbt profile's targets (dbt_project/profiles.yml)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _flag(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(f"{name} must be 1 or 0 (true or false), got {text!r}")
+    return value in _TRUE
 
 
 def parse_target(text: str) -> str:
@@ -49,6 +65,10 @@ class Settings:
     spark_warehouse: Path = Path("data/spark-warehouse").resolve()  # tables + metastore
     spark_master: str = "local[2]"
     spark_driver_memory: str = "3g"
+    # `optout build`: dbt's own output instead of one line per layer (`--verbose`).
+    verbose: bool = False
+    # The Dagster instance a CLI build reports its materializations to (unset: none).
+    dagster_home: Path | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -67,6 +87,8 @@ class Settings:
             ).resolve(),
             spark_master=env.get("OPTOUT_SPARK_MASTER", "local[2]"),
             spark_driver_memory=env.get("OPTOUT_SPARK_DRIVER_MEMORY", "3g"),
+            verbose=_flag("OPTOUT_VERBOSE", env.get("OPTOUT_VERBOSE", "")),
+            dagster_home=Path(env["DAGSTER_HOME"]).resolve() if env.get("DAGSTER_HOME") else None,
         )
 
     def dbt_env(self, warehouse: Path | None = None) -> dict[str, str]:
@@ -83,3 +105,71 @@ class Settings:
             "OPTOUT_SPARK_MASTER": self.spark_master,
             "OPTOUT_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
         }
+
+
+SCHEDULE_STATUSES = ("running", "stopped")
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?#LW]+$")
+
+
+def _cron(name: str, text: str) -> str:
+    fields = text.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(part) for part in fields):
+        raise ConfigError(
+            f"{name} must be a cron expression of 5 fields like '0 2 * * *', got {text!r}"
+        )
+    return " ".join(fields)
+
+
+def _timezone(name: str, text: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone like UTC or Europe/Istanbul, got {text!r}"
+        ) from None
+    return text
+
+
+def _date(name: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a date as YYYY-MM-DD, got {text!r}") from None
+
+
+@dataclass(frozen=True)
+class DagsterSettings:
+    """The Dagster code location's settings, read when it loads (docs/OPERATIONS.md)."""
+
+    # First daily partition; None: the first day of data in the landing zone.
+    partitions_start: dt.date | None = None
+    schedule_timezone: str = "UTC"
+    build_cron: str = "0 2 * * *"
+    exports_cron: str = "0 3 * * *"
+    schedules_running: bool = True  # default status of the schedules and the sensor
+    # The instance's storage: PostgreSQL at this URL, else SQLite under $DAGSTER_HOME.
+    postgres_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DagsterSettings:
+        env = os.environ if env is None else env
+        start = env.get("OPTOUT_PARTITIONS_START", "").strip()
+        status = env.get("OPTOUT_SCHEDULE_STATUS", "running").strip().lower()
+        if status not in SCHEDULE_STATUSES:
+            raise ConfigError(f"OPTOUT_SCHEDULE_STATUS must be running or stopped, got {status!r}")
+        url = env.get("OPTOUT_DAGSTER_POSTGRES_URL", "").strip() or None
+        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+            raise ConfigError(
+                "OPTOUT_DAGSTER_POSTGRES_URL must be a URL like "
+                f"postgresql://user:password@host:5432/dagster, got {url!r}"
+            )
+        return cls(
+            partitions_start=_date("OPTOUT_PARTITIONS_START", start) if start else None,
+            schedule_timezone=_timezone(
+                "OPTOUT_SCHEDULE_TIMEZONE", env.get("OPTOUT_SCHEDULE_TIMEZONE", "UTC")
+            ),
+            build_cron=_cron("OPTOUT_BUILD_CRON", env.get("OPTOUT_BUILD_CRON", "0 2 * * *")),
+            exports_cron=_cron("OPTOUT_EXPORTS_CRON", env.get("OPTOUT_EXPORTS_CRON", "0 3 * * *")),
+            schedules_running=status == "running",
+            postgres_url=url,
+        )

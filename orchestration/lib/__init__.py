@@ -1,0 +1,1 @@
+"""Helpers shared by the CLI and the Dagster definitions (no Dagster import here)."""
