@@ -393,3 +393,12 @@ def test_a_new_export_kind_is_one_registry_entry(monkeypatch):
     asset = export_asset(kind)
     assert asset.key.to_user_string() == "optout_reasons_export"
     assert {k.to_user_string() for k in asset.asset_deps[asset.key]} == {"marts/agg_optout_reasons"}
+
+
+def test_the_daily_build_job_runs_the_landing_freshness_checks():
+    job = defs.resolve_job_def("optout_build")
+    checks = {
+        key for key in job.asset_layer.asset_graph.asset_check_keys if key.name == "freshness"
+    }
+    assert {key.asset_key for key in checks} == {AssetKey(["landing", s]) for s in SOURCES}
+    assert "landing_freshness" in {node.name for node in job.graph.nodes}
