@@ -158,10 +158,12 @@ class DagsterSettings:
         if status not in SCHEDULE_STATUSES:
             raise ConfigError(f"OPTOUT_SCHEDULE_STATUS must be running or stopped, got {status!r}")
         url = env.get("OPTOUT_DAGSTER_POSTGRES_URL", "").strip() or None
-        if url is not None and not url.startswith(("postgresql://", "postgres://")):
+        # SQLAlchemy 2.1 reads a plain postgresql:// as psycopg 3; dagster-postgres brings
+        # psycopg2, so the URL names that driver.
+        if url is not None and not url.startswith("postgresql+psycopg2://"):
             raise ConfigError(
                 "OPTOUT_DAGSTER_POSTGRES_URL must be a URL like "
-                f"postgresql://user:password@host:5432/dagster, got {url!r}"
+                f"postgresql+psycopg2://user:password@host:5432/dagster, got {url!r}"
             )
         return cls(
             partitions_start=_date("OPTOUT_PARTITIONS_START", start) if start else None,

@@ -63,9 +63,10 @@ def test_a_cli_build_fills_the_partitions_of_every_dbt_asset(tmp_path):
         write_day(tmp_path / "raw", i)
 
     first = build(tmp_path)
-    assert f"Dagster: recorded 39 models for 3 partition(s) up to {DAYS[2]}" in first.stdout
+    models = len(optout_dbt_models.keys)
+    assert f"Dagster: recorded {models} models for 3 partition(s) up to {DAYS[2]}" in first.stdout
     got = materialized(tmp_path)
-    assert len(got) == 39  # every model
+    assert len(got) == models >= 39  # every model
     assert all(partitions == set(DAYS[:3]) for partitions in got.values()), got
 
     # A later file: the next build adds its day (the earlier days are not recorded again).
