@@ -300,3 +300,18 @@ def test_as_of_means_the_same_for_build_and_export(value, build, export_day):
 
     assert check_as_of(value) == build
     assert resolve_range("last_week", as_of=value).end.isoformat() == export_day
+
+
+def test_a_failed_build_prints_the_error_and_where_the_full_log_is(tmp_path):
+    """A file dbt cannot read: the quiet output still says what failed (dbt's message, naming
+    the file), where dbt's full log is, and the CLI's one line; nothing is published."""
+    write_tiny_landing_zone(tmp_path / "raw")
+    (tmp_path / "raw" / "events" / "events_2024-03-11.parquet").write_bytes(b"not parquet")
+    done = optout(project_env(tmp_path), "build")
+    assert done.returncode == 1
+    assert "dbt build FAILED after" in done.stdout
+    assert "events_2024-03-11.parquet" in done.stdout  # dbt's own error message
+    [log_line] = [ln for ln in done.stdout.splitlines() if ln.startswith("dbt's full log: ")]
+    assert "events_2024-03-11.parquet" in Path(log_line.split(": ", 1)[1]).read_text()
+    assert done.stderr.strip().startswith("optout: error: dbt build failed")
+    assert not (tmp_path / "warehouse.duckdb").exists()
