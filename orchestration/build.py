@@ -226,9 +226,9 @@ def run_build(
         ) as process:
             assert process.stdout is not None
             for line in process.stdout:
-                text = progress.feed(line)
-                if log is not None:
-                    log(text)
+                for text in progress.feed(line):
+                    if log is not None:
+                        log(text)
         progress.finish(process.returncode)
         if process.returncode != 0:
             raise BuildError(

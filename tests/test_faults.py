@@ -308,7 +308,7 @@ def test_redelivered_and_late_files_match_a_full_rebuild(tmp_path):
 def test_killed_build_leaves_the_warehouse_usable(project):
     before = sha256(project.warehouse)
     proc = subprocess.Popen(
-        [*OPTOUT, "build"],
+        [*OPTOUT, "build", "--verbose"],  # dbt's own lines: the kill waits for a marts model
         env=cli_env(project),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -75,17 +75,18 @@ class BuildProgress:
 
     # -- input ---------------------------------------------------------------------------
 
-    def feed(self, line: str) -> str:
-        """Handle one line of dbt's stdout; returns it as text (the event's message)."""
+    def feed(self, line: str) -> list[str]:
+        """Handle one line of dbt's stdout; returns its text, one string per line (an
+        event's message may span several)."""
         if self.verbose:
             self.out.write(line)
-            return line.rstrip("\n")
+            return [line.rstrip("\n")]
         try:
             event = json.loads(line)
             info, data = event["info"], event.get("data", {})
         except (ValueError, KeyError, TypeError):
             self._print(line.rstrip("\n"))  # not one of dbt's events: never swallow it
-            return line.rstrip("\n")
+            return [line.rstrip("\n")]
         name, level, msg = info.get("name", ""), info.get("level", ""), _plain(info.get("msg"))
         node = (data.get("node_info") or {}).get("unique_id", "")
         if name == "EndOfRunSummary":
@@ -110,7 +111,7 @@ class BuildProgress:
             self._live_line(f"  {done}/{data.get('total', '?')} {data.get('description', '')}")
         elif name in _NODE_DONE and node:
             self._node_done(node, name, data)
-        return msg
+        return msg.splitlines() or [msg]
 
     def _node_done(self, node: str, name: str, data: dict) -> None:
         if not self.layers:
