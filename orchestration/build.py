@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.config import DBT_PROJECT_DIR, Settings
+from orchestration.lib.progress import BuildProgress
 
 
 class WarehouseBusyError(RuntimeError):
@@ -432,8 +433,10 @@ def run_build(
     # artifacts, and a manifest must not meet another project state.
     target = build_target_path(settings)
     dbt_vars = {**load_window_vars(through), **landing_vars(allow_empty), **(extra_vars or {})}
+    progress = BuildProgress(target, verbose=settings.verbose)
     args = [
         dbt_executable(),
+        *progress.dbt_args,
         *dbt_build_args(as_of=as_of, full_refresh=full_refresh, extra_vars=dbt_vars),
         "--target-path",
         os.fspath(target),
@@ -488,14 +491,15 @@ def run_build(
             try:
                 with _stop_child_on_signals(process):
                     for line in process.stdout:
-                        sys.stdout.write(line)
-                        lines.append(line.rstrip("\n"))
-                        if log is not None:
-                            log(lines[-1])
+                        for text in progress.feed(line):
+                            lines.append(text)
+                            if log is not None:
+                                log(text)
                     process.wait()
             except BaseException:
                 _stop(process)
                 raise
+        progress.finish(process.returncode)
         if process.returncode != 0:
             raise BuildError(failure_summary(lines, settings))
     return True

@@ -16,6 +16,17 @@ import pytest
 from orchestration.build import run_build
 from orchestration.config import Settings
 
+
+def pytest_configure(config) -> None:
+    # Before the test modules import the Dagster definitions: the partitions start where
+    # the landing zone's data starts (the repository's data/raw after `make run`), and the
+    # tests' partitions are days of 2025 and 2026 whatever it holds.
+    os.environ.setdefault("OPTOUT_PARTITIONS_START", "2025-01-01")
+    # `make test` exports the repository's DAGSTER_HOME: a CLI build in a test must not
+    # record itself there (the tests that use an instance set their own).
+    os.environ.pop("DAGSTER_HOME", None)
+
+
 # Column order per source (docs/CONTRACT.md §2.2). Kept here on purpose, apart from the
 # project's own definition of the landing contract (the var landing_sources in
 # dbt_project/dbt_project.yml): the tests check the code against this independent statement,

@@ -193,9 +193,9 @@ def wh(tmp_path_factory):
 
 def test_fixture_rows_are_all_clean(wh):
     assert query(wh, "select sum(quarantined_rows) from marts.agg_load_reconciliation") == [(0,)]
-    assert query_state(wh, "select min(date_day), max(date_day) from intermediate.int_calendar") == [
-        (START, LAST)
-    ]
+    assert query_state(
+        wh, "select min(date_day), max(date_day) from intermediate.int_calendar"
+    ) == [(START, LAST)]
 
 
 # --- agg_optout_pressure -------------------------------------------------------------

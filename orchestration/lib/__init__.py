@@ -1,1 +1,2 @@
-"""Helpers shared by the CLI, the Dagster definitions and the dashboard."""
+"""Helpers shared by the CLI, the Dagster definitions and the dashboard (no Dagster import
+here)."""
