@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.config import DBT_PROJECT_DIR, Settings
+from orchestration.config import DBT_PROJECT_DIR, Settings, lock_timeout
 from orchestration.lib.progress import BuildProgress
 
 
@@ -107,7 +107,7 @@ def warehouse_lock(warehouse: Path, timeout_s: float | None = None) -> Iterator[
     """Exclusive advisory lock beside the warehouse file; waits up to timeout_s. Yields the
     lock's file descriptor: a child process given it keeps the lock while it lives."""
     if timeout_s is None:
-        timeout_s = float(os.environ.get("OPTOUT_LOCK_TIMEOUT", "600"))
+        timeout_s = lock_timeout()
     _ensure_folder(warehouse.parent, "warehouse")
     lock_path = warehouse.with_name(warehouse.name + ".lock")
     try:

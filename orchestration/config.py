@@ -52,6 +52,20 @@ def _memory(name: str, text: str) -> str:
     return text.strip()
 
 
+def lock_timeout(env: dict[str, str] | None = None) -> float:
+    """OPTOUT_LOCK_TIMEOUT: seconds a build waits for another build's lock (default 600)."""
+    text = (os.environ if env is None else env).get("OPTOUT_LOCK_TIMEOUT", "600")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(
+            f"OPTOUT_LOCK_TIMEOUT must be a number of seconds (0 or more), got {text!r}"
+        )
+    return value
+
+
 TARGETS = ("duckdb", "spark")  # the dbt profile's targets (dbt_project/profiles.yml)
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 

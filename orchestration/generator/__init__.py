@@ -1,4 +1,4 @@
-"""Synthetic landing zone for the opt-out warehouse (SPEC §2 and §7).
+"""Synthetic landing zone for the opt-out warehouse (docs/CONTRACT.md §2 and §8).
 
 `generate()` simulates an app's messaging history one UTC day at a time and writes it the
 way daily exports land: `<out>/<source>/<source>_YYYY-MM-DD.csv` (or `.parquet`) for the
@@ -18,7 +18,8 @@ last 7 days, engagement) so that the data carries signals an analysis should fin
 
 Everything is vectorised per day with numpy and written with pyarrow; a single
 `numpy.random.default_rng(seed)` drives all draws, so the same arguments give the same
-bytes. Values are always valid per SPEC §2: tests add bad rows on their own.
+bytes. Values are valid per docs/CONTRACT.md §2 except a fixed set of planted bad rows
+(`planted`; `bad_rows=False` for none).
 
 Modules, one concern each: `parameters` (the contract's columns and enum codes, every
 tunable), `population` (users), `calendars` (the time window and the campaign calendar),
