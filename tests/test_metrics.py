@@ -150,3 +150,31 @@ def test_metrics_read_while_a_build_holds_the_state(warehouse, project, tmp_path
     with duckdb.connect(str(warehouse.state_file)):  # the state file, open for writing
         [row] = mf_query(warehouse, project, tmp_path, "optouts")
     assert int(number(row["optouts"])) > 0
+
+
+def test_optouts_per_1000_deliveries_per_campaign_is_the_marts(warehouse, project, tmp_path):
+    """Per campaign that started in the period, the metric equals the mart's own column;
+    over them all it is sum over sum."""
+    rows = mf_query(
+        warehouse, project, tmp_path, "optouts_per_1000_deliveries,deliveries", "campaign"
+    )
+    got = {r["campaign"]: r for r in rows}
+    expected = query(
+        warehouse.warehouse,
+        "select campaign_id, deliveries, optouts_per_1k_deliveries from marts.agg_campaign_optouts "
+        "where cast(first_delivered_at as date) between ? and ?",
+        [PERIOD.start, PERIOD.end],
+    )
+    assert len(expected) >= 3 and got.keys() == {campaign for campaign, _, _ in expected}
+    assert any(rate for _, _, rate in expected)  # some campaign has attributed opt-outs
+    for campaign, deliveries, rate in expected:
+        assert int(number(got[campaign]["deliveries"])) == deliveries
+        assert same(number(got[campaign]["optouts_per_1000_deliveries"]), rate), campaign
+    [total] = mf_query(warehouse, project, tmp_path, "optouts_per_1000_deliveries")
+    [(overall,)] = query(
+        warehouse.warehouse,
+        "select 1000.0 * sum(attributed_optouts) / sum(deliveries) from marts.agg_campaign_optouts "
+        "where cast(first_delivered_at as date) between ? and ?",
+        [PERIOD.start, PERIOD.end],
+    )
+    assert same(number(total["optouts_per_1000_deliveries"]), overall)
