@@ -42,19 +42,21 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# dagster-dbt loads target/manifest.json at import: parse it for this checkout.
+# dagster-dbt loads target/manifest.json at import: parse it for this checkout. Dagster reads
+# $$DAGSTER_HOME/dagster.yaml: written from deploy/dagster.yaml (PostgreSQL storage when
+# OPTOUT_DAGSTER_POSTGRES_URL is set).
 manifest: $(STAMP) $(ENGINE_STAMP)
-	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml  # Dagster reads $$DAGSTER_HOME/dagster.yaml
+	$(BIN)/python -m orchestration.lib.instance
 	cd dbt_project && ../$(BIN)/dbt parse --quiet
 
+# --force: a re-run replaces the sample files an earlier run wrote (and keeps any other).
 run: manifest
-	$(BIN)/optout generate --out $(OPTOUT_RAW_DIR) --users $(SAMPLE_USERS) --days $(SAMPLE_DAYS)
+	$(BIN)/optout generate --out $(OPTOUT_RAW_DIR) --users $(SAMPLE_USERS) --days $(SAMPLE_DAYS) --force
 	$(BIN)/optout build --full-refresh  # the sample data was just regenerated
 	$(BIN)/optout status
 	$(BIN)/optout export --range last_month
 	@echo "landing zone: $(OPTOUT_RAW_DIR)"
-	@echo "warehouse:    $(if $(filter spark,$(OPTOUT_TARGET)),$(OPTOUT_SPARK_WAREHOUSE) (Spark),$(OPTOUT_WAREHOUSE))  (schemas marts, quarantine, staging)"
+	@echo "warehouse:    $(if $(filter spark,$(OPTOUT_TARGET)),$(OPTOUT_SPARK_WAREHOUSE) (Spark),$(OPTOUT_WAREHOUSE))  (marts, quarantine; staging and intermediate in its .state.duckdb)"
 	@echo "exports:      $(OPTOUT_EXPORT_DIR)"
 
 # Two workers, one test module each: modules share their fixture warehouse.
@@ -73,8 +75,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# `dg dev` (webserver + daemon + code server) of the venv, which it checks is the active one.
 dagster: manifest
-	$(BIN)/dagster dev -h 127.0.0.1 -p 3000
+	VIRTUAL_ENV=$(CURDIR)/$(VENV) $(BIN)/dg dev -h 127.0.0.1 -p 3000
 
 dashboard: $(STAMP)
 	$(BIN)/optout dashboard --port 8501

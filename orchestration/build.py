@@ -34,7 +34,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestration.config import DBT_PROJECT_DIR, Settings
+from orchestration.config import DBT_PROJECT_DIR, Settings, lock_timeout
+from orchestration.lib.progress import BuildProgress
 
 
 class WarehouseBusyError(RuntimeError):
@@ -106,7 +107,7 @@ def warehouse_lock(warehouse: Path, timeout_s: float | None = None) -> Iterator[
     """Exclusive advisory lock beside the warehouse file; waits up to timeout_s. Yields the
     lock's file descriptor: a child process given it keeps the lock while it lives."""
     if timeout_s is None:
-        timeout_s = float(os.environ.get("OPTOUT_LOCK_TIMEOUT", "600"))
+        timeout_s = lock_timeout()
     _ensure_folder(warehouse.parent, "warehouse")
     lock_path = warehouse.with_name(warehouse.name + ".lock")
     try:
@@ -434,8 +435,10 @@ def run_build(
     # artifacts, and a manifest must not meet another project state.
     target = build_target_path(settings)
     dbt_vars = {**load_window_vars(through), **landing_vars(allow_empty), **(extra_vars or {})}
+    progress = BuildProgress(target, verbose=settings.verbose)
     args = [
         dbt_executable(),
+        *progress.dbt_args,
         *dbt_build_args(as_of=as_of, full_refresh=full_refresh, extra_vars=dbt_vars),
         "--target-path",
         os.fspath(target),
@@ -490,14 +493,15 @@ def run_build(
             try:
                 with _stop_child_on_signals(process):
                     for line in process.stdout:
-                        sys.stdout.write(line)
-                        lines.append(line.rstrip("\n"))
-                        if log is not None:
-                            log(lines[-1])
+                        for text in progress.feed(line):
+                            lines.append(text)
+                            if log is not None:
+                                log(text)
                     process.wait()
             except BaseException:
                 _stop(process)
                 raise
+        progress.finish(process.returncode)
         if process.returncode != 0:
             raise BuildError(failure_summary(lines, settings))
     return True

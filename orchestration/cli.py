@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import re
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from orchestration.config import ConfigError, Settings
 from orchestration.marts import marts_source
 from orchestration.ranges import (
+    FORMATS,
     RANGES,
     UsageError,
     check_as_of,
-    check_format,
+    parse_choice,
     parse_date,
     resolve_range,
+)
+
+AS_OF_HELP = (
+    "a date YYYY-MM-DD (the end of that UTC day) or an ISO-8601 timestamp "
+    "(2026-01-31T18:00:00Z; no offset is UTC)"
 )
 
 
@@ -24,18 +32,45 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a bad argument as one line, exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        # "argument --users: --users must be ..." names the flag twice: keep the second.
+        match = re.match(r"argument ([^:]+): (.*)$", message)
+        if match and match.group(2).startswith(match.group(1).split("/")[0]):
+            message = match.group(2)
         self.exit(2, f"optout: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _positive_int(option: str):
+def _checked(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """An argparse type from one of our parsers: its UsageError is the message."""
+
+    def convert(value: str) -> object:
+        try:
+            return parse(value)
+        except UsageError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _positive_int(option: str) -> Callable[[str], object]:
     def parse(value: str) -> int:
         if not re.fullmatch(r"\d+", value.strip()) or int(value) <= 0:
-            raise argparse.ArgumentTypeError(
-                f"{option} must be a positive whole number, got {value!r}"
-            )
+            raise UsageError(f"{option} must be a positive whole number, got {value!r}")
         return int(value)
 
-    return parse
+    return _checked(parse)
+
+
+def _whole_number(option: str) -> Callable[[str], object]:
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"-?\d+", value.strip()):
+            raise UsageError(f"{option} must be a whole number, got {value!r}")
+        return int(value)
+
+    return _checked(parse)
+
+
+def _choice(option: str, choices: Sequence[str]) -> Callable[[str], object]:
+    return _checked(lambda value: parse_choice(value, choices, option))
 
 
 def _port(value: str) -> int:
@@ -45,22 +80,76 @@ def _port(value: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from orchestration.exports import KINDS
+
     parser = _Parser(prog="optout", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    gen = commands.add_parser("generate", help="write synthetic raw data (docs/CONTRACT.md §8)")
-    gen.add_argument("--out", required=True, help="landing-zone folder to write")
-    gen.add_argument("--users", type=_positive_int("--users"), default=2000)
-    gen.add_argument("--days", type=_positive_int("--days"), default=90)
-    gen.add_argument("--seed", type=int, default=42)
-    gen.add_argument("--end-date", help="last day of data, YYYY-MM-DD (default: today, UTC)")
-    gen.add_argument("--format", default="csv", help="csv (default) or parquet")
+    gen = commands.add_parser(
+        "generate", help="write a synthetic landing zone (README, Sample data)"
+    )
+    gen.add_argument(
+        "--out", required=True, metavar="DIR", help="landing-zone folder to write (empty or new)"
+    )
+    gen.add_argument(
+        "--users",
+        type=_positive_int("--users"),
+        default=2000,
+        metavar="N",
+        help="number of users (default 2000)",
+    )
+    gen.add_argument(
+        "--days",
+        type=_positive_int("--days"),
+        default=90,
+        metavar="N",
+        help="number of UTC days of data, ending on --end-date (default 90)",
+    )
+    gen.add_argument(
+        "--seed",
+        type=_whole_number("--seed"),
+        default=42,
+        metavar="N",
+        help="random seed: the same arguments give the same files (default 42)",
+    )
+    gen.add_argument(
+        "--end-date",
+        type=_checked(lambda v: parse_date(v, "--end-date")),
+        metavar="D",
+        help="last day of data, YYYY-MM-DD (default: the last complete UTC day, yesterday)",
+    )
+    gen.add_argument(
+        "--format",
+        type=_choice("--format", FORMATS),
+        default="csv",
+        help="csv (default) or parquet",
+    )
+    gen.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a folder that holds files: replaces those an earlier `optout "
+        "generate` wrote there, keeps every other file",
+    )
+    gen.add_argument(
+        "--clean",
+        action="store_true",
+        help="clean data only: no planted bad rows (README, Planted bad rows)",
+    )
 
     build = commands.add_parser("build", help="build and test every dbt model")
-    build.add_argument("--as-of", help="ISO timestamp closing the retention windows")
-    build.add_argument("--full-refresh", action="store_true", help="rebuild incremental models")
+    build.add_argument(
+        "--as-of",
+        metavar="WHEN",
+        help=f"when the retention windows close: {AS_OF_HELP} (default: the latest event)",
+    )
+    build.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild every table from the landing files (default: load the new files only)",
+    )
     build.add_argument(
         "--through",
+        metavar="D",
         help="load only landing files dated up to this day, YYYY-MM-DD (default: every file)",
     )
     build.add_argument(
@@ -73,18 +162,46 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="build even when nothing changed since the last build (same files, code, options)",
     )
-
-    export = commands.add_parser("export", help="write an export file (docs/CONTRACT.md §6)")
-    export.add_argument(
-        "--kind", default="users", help="users (default), status_changes or suppression"
+    build.add_argument(
+        "--verbose",
+        action="store_true",
+        help="print dbt's own output (default: one line per layer; dbt's full log is "
+        "kept in a file, named at the end)",
     )
-    export.add_argument("--range", help=" | ".join(RANGES) + " (not for suppression)")
-    export.add_argument("--start", help="first date for --range between, YYYY-MM-DD")
-    export.add_argument("--end", help="last date for --range between, YYYY-MM-DD")
-    export.add_argument("--as-of", help="the date D the presets end on (default: today, UTC)")
-    export.add_argument("--format", default="csv", help="csv (default) or parquet")
+
+    export = commands.add_parser(
+        "export", help="write an export of the marts (docs/CONTRACT.md §6)"
+    )
+    kinds = "; ".join(f"{k.name}: {k.description}" for k in KINDS.values())
     export.add_argument(
-        "--output", help="file name inside $OPTOUT_EXPORT_DIR (default: from kind and range)"
+        "--kind",
+        type=_choice("--kind", tuple(KINDS)),
+        default="users",
+        help=f"which export (default users) - {kinds}",
+    )
+    export.add_argument(
+        "--range",
+        type=_choice("--range", RANGES),
+        metavar="RANGE",
+        help=" | ".join(RANGES) + " (every kind but suppression)",
+    )
+    export.add_argument("--start", metavar="D", help="first day for --range between, YYYY-MM-DD")
+    export.add_argument("--end", metavar="D", help="last day for --range between, YYYY-MM-DD")
+    export.add_argument(
+        "--as-of",
+        metavar="WHEN",
+        help=f"the day D the presets end on: {AS_OF_HELP} (default: today, UTC)",
+    )
+    export.add_argument(
+        "--format",
+        type=_choice("--format", FORMATS),
+        default="csv",
+        help="csv (default) or parquet (timestamps as UTC timestamps)",
+    )
+    export.add_argument(
+        "--output",
+        metavar="NAME",
+        help="file name inside $OPTOUT_EXPORT_DIR (default: from kind and range)",
     )
     export.add_argument(
         "--escape-formulas",
@@ -104,30 +221,58 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _generate(args: argparse.Namespace) -> None:
-    from orchestration.generator import generate
+class _GenerateProgress:
+    """A line every few seconds on stderr, so a long run shows it is moving."""
 
-    check_format(args.format)
-    end_date = parse_date(args.end_date, "--end-date") if args.end_date else None
-    counts = generate(
-        args.out,
-        users=args.users,
-        days=args.days,
-        seed=args.seed,
-        end_date=end_date,
-        fmt=args.format,
-    )
+    def __init__(self, every_s: float = 5.0) -> None:
+        self.started = self.last = time.monotonic()
+        self.every_s = every_s
+
+    def __call__(self, day: int, days: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every_s and day < days:
+            self.last = now
+            print(
+                f"optout generate: day {day:,} of {days:,} ({now - self.started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def _generate(args: argparse.Namespace) -> None:
+    from orchestration.generator import OutDirNotEmpty, generate
+
+    try:
+        counts = generate(
+            args.out,
+            users=args.users,
+            days=args.days,
+            seed=args.seed,
+            end_date=args.end_date,
+            fmt=args.format,
+            force=args.force,
+            bad_rows=not args.clean,
+            progress=_GenerateProgress(),
+        )
+    except OutDirNotEmpty as exc:
+        raise UsageError(f"--out {exc}") from None
     for source, rows in counts.items():
         print(f"{source:>16}: {rows:>10,} rows")
+    if not args.clean:
+        print("planted bad rows for the quarantine to catch: README, Planted bad rows")
     print(os.path.abspath(args.out))
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> None:
     from orchestration.build import run_build
+    from orchestration.lib.dagster_report import report_build
+    from orchestration.lib.progress import rows_summary
 
     as_of = check_as_of(args.as_of)
     through = parse_date(args.through, "--through") if args.through is not None else None
-    run_build(
+    if args.verbose:
+        settings = dataclasses.replace(settings, verbose=True)
+    built = run_build(
         settings,
         as_of=as_of,
         full_refresh=args.full_refresh,
@@ -136,6 +281,11 @@ def _build(args: argparse.Namespace, settings: Settings) -> None:
         force=args.force,
     )
     _print_unread_files(settings)
+    print(rows_summary(settings))
+    if built:
+        reported = report_build(settings, through=through)
+        if reported:
+            print(reported)
     print(f"warehouse: {marts_source(settings).location}")
 
 
@@ -148,26 +298,27 @@ def _print_unread_files(settings: Settings) -> None:
 
 
 def _export(args: argparse.Namespace, settings: Settings) -> None:
-    from orchestration.exports import export_kind, write_export
+    from orchestration.exports import empty_reason, export_kind, scope_label, write_export
 
-    check_format(args.format)
+    kind = export_kind(args.kind)
     date_range = None
-    if export_kind(args.kind).ranged or args.range is not None:
+    if kind.ranged or args.range is not None:
         if args.range is None:
-            raise UsageError(f"--kind {args.kind} needs --range ({' | '.join(RANGES)})")
+            raise UsageError(f"--kind {kind.name} needs --range ({' | '.join(RANGES)})")
         date_range = resolve_range(args.range, start=args.start, end=args.end, as_of=args.as_of)
     elif args.start or args.end or args.as_of:
         raise UsageError("--start, --end and --as-of need --range; suppression takes none")
     result = write_export(
         settings,
-        args.kind,
+        kind.name,
         date_range,
         args.format,
         output=args.output,
         escape_formulas=args.escape_formulas,
     )
-    scope = f"{date_range.start} .. {date_range.end}" if date_range else "current state"
-    print(f"{result.row_count} rows, {scope}, sha256 {result.sha256}")
+    if result.row_count == 0:
+        print(f"optout: note: {empty_reason(kind, date_range)}", file=sys.stderr)
+    print(f"{result.row_count} rows, {scope_label(date_range)}, sha256 {result.sha256}")
     print(result.path)
 
 

@@ -1,8 +1,17 @@
-"""Settings from the environment (docs/CONTRACT.md §7.1), resolved once to absolute paths."""
+"""Every setting read from the environment, in one place (docs/CONTRACT.md §7.1), resolved
+once to absolute paths: `Settings` for the warehouse (CLI, dbt, Dagster runs),
+`DagsterSettings` for the Dagster code location (partitions, schedules, instance). Nothing
+else in the project reads os.environ for a setting. A bad value raises ConfigError with one
+line naming it.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
+import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +33,48 @@ def _file_mode(text: str) -> int:
     return mode
 
 
+def _positive_int(name: str, text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{name} must be a whole number of 1 or more, got {text!r}")
+    return value
+
+
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.I)
+
+
+def _memory(name: str, text: str) -> str:
+    if not _MEMORY.match(text):
+        raise ConfigError(f"{name} must be an amount like 3GB or 512MB, got {text!r}")
+    return text.strip()
+
+
+def lock_timeout(env: dict[str, str] | None = None) -> float:
+    """OPTOUT_LOCK_TIMEOUT: seconds a build waits for another build's lock (default 600)."""
+    text = (os.environ if env is None else env).get("OPTOUT_LOCK_TIMEOUT", "600")
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(
+            f"OPTOUT_LOCK_TIMEOUT must be a number of seconds (0 or more), got {text!r}"
+        )
+    return value
+
+
 TARGETS = ("duckdb", "spark")  # the dbt profile's targets (dbt_project/profiles.yml)
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _flag(name: str, text: str) -> bool:
+    value = text.strip().lower()
+    if value not in _TRUE + _FALSE:
+        raise ConfigError(f"{name} must be 1 or 0 (true or false), got {text!r}")
+    return value in _TRUE
 
 
 def parse_target(text: str) -> str:
@@ -75,6 +125,10 @@ class Settings:
     # DuckDB: the landing state, staging and intermediate models, updated in place by
     # each build (none: beside the warehouse, <name>.state.duckdb).
     state: Path | None = None
+    # `optout build`: dbt's own output instead of one line per layer (`--verbose`).
+    verbose: bool = False
+    # The Dagster instance a CLI build reports its materializations to (unset: none).
+    dagster_home: Path | None = None
 
     @property
     def state_file(self) -> Path:
@@ -97,9 +151,11 @@ class Settings:
             raw_dir=Path(env.get("OPTOUT_RAW_DIR", "data/raw")).resolve(),
             warehouse=Path(env.get("OPTOUT_WAREHOUSE", "data/warehouse.duckdb")).resolve(),
             export_dir=Path(env.get("OPTOUT_EXPORT_DIR", "exports")).resolve(),
-            threads=int(env.get("OPTOUT_THREADS", "2")),
-            memory_limit=env.get("OPTOUT_MEMORY_LIMIT", "3GB"),
-            duckdb_threads=int(env.get("OPTOUT_DUCKDB_THREADS", "2")),
+            threads=_positive_int("OPTOUT_THREADS", env.get("OPTOUT_THREADS", "2")),
+            memory_limit=_memory("OPTOUT_MEMORY_LIMIT", env.get("OPTOUT_MEMORY_LIMIT", "3GB")),
+            duckdb_threads=_positive_int(
+                "OPTOUT_DUCKDB_THREADS", env.get("OPTOUT_DUCKDB_THREADS", "2")
+            ),
             export_file_mode=_file_mode(env.get("OPTOUT_EXPORT_FILE_MODE", "600")),
             target=parse_target(env.get("OPTOUT_TARGET", "duckdb")),
             spark_warehouse=Path(
@@ -112,6 +168,8 @@ class Settings:
             spark_port=_port(env.get("OPTOUT_SPARK_PORT", "10000"), "OPTOUT_SPARK_PORT"),
             spark_raw_dir=env.get("OPTOUT_SPARK_RAW_DIR") or None,
             state=Path(env["OPTOUT_STATE"]).resolve() if env.get("OPTOUT_STATE") else None,
+            verbose=_flag("OPTOUT_VERBOSE", env.get("OPTOUT_VERBOSE", "")),
+            dagster_home=Path(env["DAGSTER_HOME"]).resolve() if env.get("DAGSTER_HOME") else None,
         )
 
     def dbt_env(self, publish: Path | None = None) -> dict[str, str]:
@@ -134,3 +192,73 @@ class Settings:
             "OPTOUT_SPARK_HOST": self.spark_host,
             "OPTOUT_SPARK_PORT": str(self.spark_port),
         }
+
+
+SCHEDULE_STATUSES = ("running", "stopped")
+_CRON_FIELD = re.compile(r"^[\d*/,\-A-Za-z?#LW]+$")
+
+
+def _cron(name: str, text: str) -> str:
+    fields = text.split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(part) for part in fields):
+        raise ConfigError(
+            f"{name} must be a cron expression of 5 fields like '0 2 * * *', got {text!r}"
+        )
+    return " ".join(fields)
+
+
+def _timezone(name: str, text: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(text)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{name} must be an IANA time zone like UTC or Europe/Istanbul, got {text!r}"
+        ) from None
+    return text
+
+
+def _date(name: str, text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a date as YYYY-MM-DD, got {text!r}") from None
+
+
+@dataclass(frozen=True)
+class DagsterSettings:
+    """The Dagster code location's settings, read when it loads (docs/OPERATIONS.md)."""
+
+    # First daily partition; None: the first day of data in the landing zone.
+    partitions_start: dt.date | None = None
+    schedule_timezone: str = "UTC"
+    build_cron: str = "0 2 * * *"
+    exports_cron: str = "0 3 * * *"
+    schedules_running: bool = True  # default status of the schedules and the sensor
+    # The instance's storage: PostgreSQL at this URL, else SQLite under $DAGSTER_HOME.
+    postgres_url: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DagsterSettings:
+        env = os.environ if env is None else env
+        start = env.get("OPTOUT_PARTITIONS_START", "").strip()
+        status = env.get("OPTOUT_SCHEDULE_STATUS", "running").strip().lower()
+        if status not in SCHEDULE_STATUSES:
+            raise ConfigError(f"OPTOUT_SCHEDULE_STATUS must be running or stopped, got {status!r}")
+        url = env.get("OPTOUT_DAGSTER_POSTGRES_URL", "").strip() or None
+        # SQLAlchemy 2.1 reads a plain postgresql:// as psycopg 3; dagster-postgres brings
+        # psycopg2, so the URL names that driver.
+        if url is not None and not url.startswith("postgresql+psycopg2://"):
+            raise ConfigError(
+                "OPTOUT_DAGSTER_POSTGRES_URL must be a URL like "
+                f"postgresql+psycopg2://user:password@host:5432/dagster, got {url!r}"
+            )
+        return cls(
+            partitions_start=_date("OPTOUT_PARTITIONS_START", start) if start else None,
+            schedule_timezone=_timezone(
+                "OPTOUT_SCHEDULE_TIMEZONE", env.get("OPTOUT_SCHEDULE_TIMEZONE", "UTC")
+            ),
+            build_cron=_cron("OPTOUT_BUILD_CRON", env.get("OPTOUT_BUILD_CRON", "0 2 * * *")),
+            exports_cron=_cron("OPTOUT_EXPORTS_CRON", env.get("OPTOUT_EXPORTS_CRON", "0 3 * * *")),
+            schedules_running=status == "running",
+            postgres_url=url,
+        )

@@ -16,13 +16,14 @@ from orchestration.defs.dbt.checks import optout_alerts_latest_day
 from orchestration.defs.exports.assets import export_assets
 from orchestration.defs.jobs import optout_build_job, optout_exports_job
 from orchestration.defs.landing.assets import landing_assets
+from orchestration.defs.landing.checks import landing_freshness
 from orchestration.defs.landing.sensors import optout_landing_sensor
 from orchestration.defs.resources import OptoutSettings
 from orchestration.defs.schedules import schedules
 
 defs = Definitions(
     assets=[*landing_assets, optout_dbt_models, *export_assets],
-    asset_checks=[optout_alerts_latest_day],
+    asset_checks=[optout_alerts_latest_day, landing_freshness],
     jobs=[optout_build_job, optout_exports_job],
     schedules=schedules,
     sensors=[optout_landing_sensor],

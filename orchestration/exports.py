@@ -1,8 +1,10 @@
 """Exports of docs/CONTRACT.md §6, read from the marts through `orchestration.marts`.
 
-The CLI and the Dagster export assets both call `write_export`, so the same
-range over the same marts gives the same bytes from either, and from either
-engine (DuckDB or Spark): the queries use the SQL both share, and the
+`KINDS` is the one registry of export kinds: the CLI (`--kind` and its help), the Dagster
+export assets (names, descriptions, mart dependencies) and the dashboard all read it, so a
+new kind is one `ExportKind` entry here. The CLI and the Dagster assets both call
+`write_export`, so the same range over the same marts gives the same bytes from either, and
+from either engine (DuckDB or Spark): the queries use the SQL both share, and the
 timestamps are formatted here, not in SQL.
 """
 
@@ -19,7 +21,7 @@ from pathlib import Path
 
 from orchestration.config import Settings
 from orchestration.marts import MartsSource, MartsUnavailable, as_marts_source, read_marts
-from orchestration.ranges import RANGES, DateRange, UsageError, check_format
+from orchestration.ranges import RANGES, DateRange, UsageError, check_format, parse_choice
 
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -29,14 +31,29 @@ class ExportKind:
     name: str
     file_prefix: str
     query: str  # parameters: $start and $end dates (ranged kinds only); {channels}
+    asset_name: str  # the Dagster asset that writes it
+    title: str  # what a reader calls it (CLI help, asset and dashboard labels)
+    description: str  # one sentence: which rows (docs/CONTRACT.md §6)
+    empty: str  # why a file of this kind can have no rows ({scope}: the range)
     integer_columns: tuple[str, ...] = ()
-    timestamp_columns: tuple[str, ...] = ()  # written as TIMESTAMP_FORMAT (UTC)
+    # CSV: text as TIMESTAMP_FORMAT (UTC); Parquet: timestamp (UTC), to the second as well.
+    timestamp_columns: tuple[str, ...] = ()
     ranged: bool = True
+
+    @property
+    def marts(self) -> tuple[str, ...]:
+        """The marts its query reads (the Dagster asset's and the dbt exposure's
+        dependencies), from the query itself so the two cannot drift apart."""
+        return tuple(sorted(set(re.findall(r"\bmarts\.(\w+)", self.query))))
 
 
 USERS = ExportKind(
     name="users",
     file_prefix="optout_users",
+    asset_name="optout_users_export",
+    title="Opted-out users",
+    description="one row per user with an opt-out in the range, sorted by user_id",
+    empty="no opt-outs dated {scope}",
     integer_columns=("optout_count",),
     timestamp_columns=("first_opted_out_at", "last_opted_out_at"),
     query="""
@@ -75,6 +92,10 @@ USERS = ExportKind(
 STATUS_CHANGES = ExportKind(
     name="status_changes",
     file_prefix="optout_status_changes",
+    asset_name="optout_changes_export",
+    title="Opt-out status changes",
+    description="every opt-out and opt-in back (imports excluded) in the range",
+    empty="no status changes dated {scope}",
     timestamp_columns=("status_time",),
     query="""
         select
@@ -101,6 +122,10 @@ STATUS_CHANGES = ExportKind(
 SUPPRESSION = ExportKind(
     name="suppression",
     file_prefix="optout_suppression",
+    asset_name="optout_suppression_export",
+    title="Suppression list",
+    description="the users currently opted out, per channel (the current state: no range)",
+    empty="nobody is opted out",
     ranged=False,
     timestamp_columns=("opted_out_at",),
     query="""
@@ -125,6 +150,16 @@ SUPPRESSION = ExportKind(
 KINDS = {kind.name: kind for kind in (USERS, STATUS_CHANGES, SUPPRESSION)}
 
 
+def scope_label(date_range: DateRange | None) -> str:
+    return f"{date_range.start} .. {date_range.end}" if date_range else "current state"
+
+
+def empty_reason(kind: ExportKind, date_range: DateRange | None) -> str:
+    """Why an export has no rows, for the note that says so (the file is written anyway:
+    an empty range is an answer, not an error)."""
+    return kind.empty.format(scope=scope_label(date_range)) + "; the file has the header only"
+
+
 class ExportError(RuntimeError):
     """The export could not be written; nothing was written."""
 
@@ -141,7 +176,8 @@ class ExportResult:
 def query_export(
     where: MartsSource | Settings | Path, kind: ExportKind, date_range: DateRange | None
 ):
-    """(column names, rows) of an export, timestamps formatted."""
+    """(column names, rows) of an export; timestamps as naive UTC datetimes, truncated to
+    the second (what both file formats hold)."""
     source = as_marts_source(where)
     params = {"start": date_range.start, "end": date_range.end} if kind.ranged else {}
     sql = kind.query.replace("{channels}", source.sorted_distinct_join("channel", "|"))
@@ -149,15 +185,15 @@ def query_export(
         columns, rows = read_marts(source, sql, params)
     except MartsUnavailable as exc:
         raise ExportError(str(exc)) from None
-    formatted = [columns.index(name) for name in kind.timestamp_columns]
-    return columns, [_format_timestamps(row, formatted) for row in rows]
+    positions = [columns.index(name) for name in kind.timestamp_columns]
+    return columns, [_to_seconds(row, positions) for row in rows]
 
 
-def _format_timestamps(row: tuple, positions: list[int]) -> tuple:
+def _to_seconds(row: tuple, positions: list[int]) -> tuple:
     values = list(row)
     for i in positions:
         if values[i] is not None:
-            values[i] = values[i].strftime(TIMESTAMP_FORMAT)
+            values[i] = values[i].replace(microsecond=0, tzinfo=None)
     return tuple(values)
 
 
@@ -178,12 +214,18 @@ def neutralize_formula(value: object) -> object:
     return value
 
 
-def render_csv(columns: list[str], rows: list[tuple], escape_formulas: bool = False) -> bytes:
+def render_csv(
+    columns: list[str], rows: list[tuple], kind: ExportKind, escape_formulas: bool = False
+) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
+    stamps = {columns.index(name) for name in kind.timestamp_columns}
     for row in rows:
-        cells = ["" if v is None else v for v in row]
+        cells = [
+            "" if v is None else v.strftime(TIMESTAMP_FORMAT) if i in stamps else v
+            for i, v in enumerate(row)
+        ]
         if escape_formulas:
             cells = [neutralize_formula(v) for v in cells]
         writer.writerow(cells)
@@ -194,12 +236,15 @@ def render_parquet(columns: list[str], rows: list[tuple], kind: ExportKind) -> b
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    def arrow_type(name: str) -> pa.DataType:
+        if name in kind.integer_columns:
+            return pa.int64()
+        if name in kind.timestamp_columns:
+            return pa.timestamp("us", tz="UTC")  # naive values are UTC wall clock
+        return pa.string()
+
     arrays = [
-        pa.array(
-            [row[i] for row in rows],
-            type=pa.int64() if name in kind.integer_columns else pa.string(),
-        )
-        for i, name in enumerate(columns)
+        pa.array([row[i] for row in rows], type=arrow_type(name)) for i, name in enumerate(columns)
     ]
     buffer = io.BytesIO()
     pq.write_table(pa.Table.from_arrays(arrays, names=columns), buffer, compression="zstd")
@@ -264,7 +309,7 @@ def write_export(
     suppression list, which is the current state. The marts are those of
     `settings` unless `marts` says otherwise.
     """
-    check_format(fmt)
+    fmt = check_format(fmt)
     kind = export_kind(kind_name)
     if kind.ranged and date_range is None:
         raise UsageError(f"--kind {kind.name} needs --range ({' | '.join(RANGES)})")
@@ -273,7 +318,7 @@ def write_export(
     path = export_path(settings, kind, date_range, fmt, output)
     columns, rows = query_export(settings if marts is None else marts, kind, date_range)
     if fmt == "csv":
-        data = render_csv(columns, rows, escape_formulas=escape_formulas)
+        data = render_csv(columns, rows, kind, escape_formulas=escape_formulas)
     else:
         data = render_parquet(columns, rows, kind)
     atomic_write(path, data, settings.export_file_mode)
@@ -287,6 +332,4 @@ def write_export(
 
 
 def export_kind(kind_name: str) -> ExportKind:
-    if kind_name not in KINDS:
-        raise UsageError(f"--kind must be one of {', '.join(KINDS)}, got {kind_name!r}")
-    return KINDS[kind_name]
+    return KINDS[parse_choice(kind_name, tuple(KINDS), "--kind")]

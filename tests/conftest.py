@@ -16,6 +16,17 @@ import pytest
 from orchestration.build import run_build
 from orchestration.config import Settings
 
+
+def pytest_configure(config) -> None:
+    # Before the test modules import the Dagster definitions: the partitions start where
+    # the landing zone's data starts (the repository's data/raw after `make run`), and the
+    # tests' partitions are days of 2025 and 2026 whatever it holds.
+    os.environ.setdefault("OPTOUT_PARTITIONS_START", "2025-01-01")
+    # `make test` exports the repository's DAGSTER_HOME: a CLI build in a test must not
+    # record itself there (the tests that use an instance set their own).
+    os.environ.pop("DAGSTER_HOME", None)
+
+
 # Column order per source (docs/CONTRACT.md §2.2). Kept here on purpose, apart from the
 # project's own definition of the landing contract (the var landing_sources in
 # dbt_project/dbt_project.yml): the tests check the code against this independent statement,
@@ -154,6 +165,29 @@ def query_state(warehouse: Path, sql: str, params=None) -> list[tuple]:
     with duckdb.connect(":memory:") as con:
         con.execute("attach ? as state (read_only)", [os.fspath(state)])
         con.execute("use state")
+        return con.execute(sql, params or []).fetchall()
+
+
+def query_all(warehouse: Path, sql: str, params=None) -> list[tuple]:
+    """A query over both files as one warehouse: `staging.x`, `intermediate.x`, `marts.x`
+    and `quarantine.x` all resolve (views in an in-memory database over the state and the
+    published file, attached under the names the build gives them)."""
+    state = Settings(raw_dir=warehouse.parent, warehouse=warehouse, export_dir=warehouse).state_file
+    with duckdb.connect(":memory:") as con:
+        con.execute("attach ? as state (read_only)", [os.fspath(state)])
+        con.execute("attach ? as published (read_only)", [os.fspath(warehouse)])
+        relations = con.execute(
+            "select database_name, schema_name, table_name from duckdb_tables() "
+            "where database_name in ('state', 'published') union all "
+            "select database_name, schema_name, view_name from duckdb_views() "
+            "where database_name in ('state', 'published') and not internal"
+        ).fetchall()
+        for database, schema, name in relations:
+            con.execute(f'create schema if not exists memory."{schema}"')
+            con.execute(
+                f'create view memory."{schema}"."{name}" as '
+                f'select * from "{database}"."{schema}"."{name}"'
+            )
         return con.execute(sql, params or []).fetchall()
 
 

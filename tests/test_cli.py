@@ -257,3 +257,127 @@ def test_plain_dbt_build_from_the_project_folder(tmp_path):
         "duplicate_rows_removed from marts.agg_load_reconciliation "
         "where source_name = 'consent_changes'",
     ) == [(3, 1, 1, 1)]
+
+
+def test_build_prints_one_line_per_layer_and_keeps_dbt_log(built):
+    """A quiet build: the layers with their counts and the verdict instead of a line per
+    dbt node; dbt's full log (text, every node) is in the file it names."""
+    _, _, done = built
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) <= 12, done.stdout
+    layers = {line.split()[0]: line for line in lines if line.startswith("  ")}
+    assert {"landing", "staging", "quarantine", "intermediate", "marts"} <= set(layers)
+    for layer in ("staging", "marts"):  # every model file of the layer's folder, once
+        models = len(list((DBT_PROJECT_DIR / "models" / layer).rglob("*.sql")))
+        assert f" {models} models" in layers[layer], layer
+    assert any(line.startswith("dbt build passed in ") for line in lines)
+    assert not any(" START " in line for line in lines)  # dbt's per-node lines are gone
+    [log_line] = [line for line in lines if line.startswith("dbt's full log: ")]
+    log = Path(log_line.removeprefix("dbt's full log: ")).read_text(encoding="utf-8")
+    assert "Running with dbt=" in log and "marts.fct_optouts" in log
+    assert not log.lstrip().startswith("{")  # the file log stays text, not JSON
+    # The reconciliation in one line: consent_changes 3 = 1 + 1 + 1, users and events 1.
+    assert "rows: 5 raw = 3 clean + 1 quarantined + 1 duplicates" in done.stdout
+
+
+def test_build_verbose_prints_dbt_output(tmp_path):
+    write_tiny_landing_zone(tmp_path / "raw")
+    done = optout(project_env(tmp_path), "build", "--verbose", "--through", "2024-01-01")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " START sql " in done.stdout and "Completed successfully" in done.stdout
+
+
+def test_every_argument_has_help():
+    from orchestration.cli import _parser
+
+    parser = _parser()
+    [commands] = [a for a in parser._actions if a.dest == "command"]
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            if action.dest != "help":
+                assert action.help, f"optout {name} {action.option_strings} has no help"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["generate", "--out", "x", "--users", "0"], "optout: error: --users must be a positive"),
+        (["generate", "--out", "x", "--days", "-1"], "optout: error: --days must be a positive"),
+        (["generate", "--out", "x", "--seed", "abc"], "optout: error: --seed must be a whole"),
+        (["export", "--range", "LAST_WEK"], "did you mean last_week?"),
+        (["export", "--kind", "status-changes", "--range", "last_week"], "did you mean"),
+    ],
+)
+def test_a_bad_argument_names_its_flag_once(tmp_path, args, expected):
+    done = optout(project_env(tmp_path), *args)
+    assert done.returncode == 2
+    message = done.stderr.strip()
+    assert "\n" not in message and expected in message, message
+    assert "argument --" not in message, message
+
+
+def test_generate_refuses_a_folder_with_files_and_never_overwrites_a_foreign_one(tmp_path):
+    """Without --force a folder with files is refused; with --force too while it holds a
+    file the run would write that an earlier run did not (here: someone's events file of
+    a day in the window). Nothing is written or removed either time."""
+    raw = tmp_path / "raw"
+    theirs = raw / "events" / "events_2026-01-30.csv"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text("event_id\n")
+    args = ["generate", "--out", str(raw), "--users", "20", "--days", "2", "--end-date",
+            "2026-01-31"]  # fmt: skip
+    for extra in ([], ["--force"]):
+        refused = optout(project_env(tmp_path), *args, *extra)
+        assert refused.returncode == 2, refused.stdout
+        message = refused.stderr.strip()
+        assert "\n" not in message and "--out" in message
+        assert "--force" in message if not extra else "events/events_2026-01-30.csv" in message
+        assert sorted(p.name for p in raw.rglob("*")) == ["events", "events_2026-01-30.csv"]
+        assert theirs.read_text() == "event_id\n"
+
+    theirs.rename(raw / "events" / "events_backup.csv")  # theirs, under another name
+    done = optout(project_env(tmp_path), *args, "--force")
+    assert done.returncode == 0, done.stderr
+    assert (raw / "events" / "events_backup.csv").read_text() == "event_id\n"
+    assert (raw / "events" / "events_2026-01-31.csv").exists()
+    assert "planted bad rows" in done.stdout
+    # A re-run replaces its own files; --clean plants nothing.
+    clean = optout(project_env(tmp_path), *args, "--force", "--clean")
+    assert clean.returncode == 0, clean.stderr
+    assert "_bad_" not in (raw / "sends" / "sends_2026-01-31.csv").read_text()
+    assert not list(raw.rglob("*_redelivered.csv"))
+    assert (raw / "events" / "events_backup.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "build", "export_day"),
+    [
+        ("2026-01-31", "2026-02-01T00:00:00Z", "2026-01-31"),  # a date: the end of that day
+        ("2026-01-31T18:00:00Z", "2026-01-31T18:00:00Z", "2026-01-31"),
+        ("2026-01-31 22:30:00-05:00", "2026-02-01T03:30:00Z", "2026-02-01"),  # UTC
+        ("2026-01-31T10:00:00.5+0530", "2026-01-31T04:30:00.5Z", "2026-01-31"),
+    ],
+)
+def test_as_of_means_the_same_for_build_and_export(value, build, export_day):
+    """--as-of D is the end of day D for both commands (the export presets end on D, the
+    build's retention windows close at D's last instant); a timestamp is that instant,
+    whose UTC date the presets end on."""
+    from orchestration.ranges import check_as_of, resolve_range
+
+    assert check_as_of(value) == build
+    assert resolve_range("last_week", as_of=value).end.isoformat() == export_day
+
+
+def test_a_failed_build_prints_the_error_and_where_the_full_log_is(tmp_path):
+    """A file dbt cannot read: the quiet output still says what failed (dbt's message, naming
+    the file), where dbt's full log is, and the CLI's one line; nothing is published."""
+    write_tiny_landing_zone(tmp_path / "raw")
+    (tmp_path / "raw" / "events" / "events_2024-03-11.parquet").write_bytes(b"not parquet")
+    done = optout(project_env(tmp_path), "build")
+    assert done.returncode == 1
+    assert "dbt build FAILED after" in done.stdout
+    assert "events_2024-03-11.parquet" in done.stdout  # dbt's own error message
+    [log_line] = [ln for ln in done.stdout.splitlines() if ln.startswith("dbt's full log: ")]
+    assert "events_2024-03-11.parquet" in Path(log_line.split(": ", 1)[1]).read_text()
+    assert done.stderr.strip().startswith("optout: error: dbt build failed")
+    assert not (tmp_path / "warehouse.duckdb").exists()

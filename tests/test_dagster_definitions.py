@@ -6,7 +6,6 @@ the runs they should (evaluated with build_schedule_context / build_sensor_conte
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +24,8 @@ from dagster import (
 )
 from factories import event, user
 
-from orchestration.config import REPO_ROOT, ConfigError, Settings
+from orchestration import cli
+from orchestration.config import REPO_ROOT, ConfigError, DagsterSettings, Settings
 from orchestration.definitions import defs
 from orchestration.defs.dbt.assets import DBT_MANIFEST, WAREHOUSE_POOL, optout_dbt_models
 from orchestration.defs.dbt.resources import (
@@ -33,12 +33,19 @@ from orchestration.defs.dbt.resources import (
     manifest_database,
     manifest_identity,
 )
-from orchestration.defs.exports.assets import optout_changes_export, optout_users_export
+from orchestration.defs.exports.assets import (
+    EXPORT_ASSETS,
+    export_asset,
+    export_assets,
+    optout_changes_export,
+    optout_users_export,
+)
 from orchestration.defs.landing.sensors import optout_landing_sensor
 from orchestration.defs.partitions import (
     PARTITIONS_START,
     daily_partitions,
     last_complete_day,
+    partition_keys,
     partitions_start,
 )
 from orchestration.defs.resources import OptoutSettings
@@ -49,6 +56,8 @@ from orchestration.defs.schedules import (
     optout_daily_build,
     optout_daily_exports,
 )
+from orchestration.exports import KINDS, ExportKind
+from orchestration.lib.instance import write_instance
 
 SOURCES = ["campaigns", "consent_changes", "events", "interactions", "sends", "users"]
 
@@ -72,8 +81,7 @@ def specs() -> dict[AssetKey, object]:
 def test_dagster_definitions_validate(tmp_path):
     """`dagster definitions validate` from the repository root, as CI would run it."""
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    write_instance(home, DagsterSettings())
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -157,7 +165,7 @@ def test_warehouse_writers_share_one_pool_of_one(tmp_path, monkeypatch):
     assert optout_users_export.op.pool != WAREHOUSE_POOL
     assert optout_changes_export.op.pool != WAREHOUSE_POOL
 
-    shutil.copy(REPO_ROOT / "dagster.yaml", tmp_path / "dagster.yaml")
+    write_instance(tmp_path, DagsterSettings())
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     with DagsterInstance.get() as instance:
         config = instance.get_concurrency_config()
@@ -196,17 +204,72 @@ def test_dbt_assets_are_daily_partitions_backfilled_in_one_run():
     assert defs.resolve_job_def("optout_build").partitions_def == daily_partitions
 
 
-@pytest.mark.skipif("OPTOUT_PARTITIONS_START" in os.environ, reason="start set by environment")
 def test_the_last_partition_is_the_day_that_ended_last():
-    assert PARTITIONS_START.isoformat() == "2025-01-01"
     # At 00:30 UTC the day before, never the running day; nothing before the first ends.
-    assert last_complete_day(dt.datetime(2026, 2, 1, 0, 30, tzinfo=dt.UTC)) == "2026-01-31"
-    assert last_complete_day(dt.datetime(2025, 1, 1, 23, 0, tzinfo=dt.UTC)) is None
+    day_after_start = PARTITIONS_START + dt.timedelta(days=1)
+    at = dt.datetime.combine(day_after_start, dt.time(0, 30), dt.UTC)
+    assert last_complete_day(at) == PARTITIONS_START.isoformat()
+    at_start = dt.datetime.combine(PARTITIONS_START, dt.time(23, 0), dt.UTC)
+    assert last_complete_day(at_start) is None
 
 
-def test_bad_partitions_start_is_a_one_line_config_error():
-    with pytest.raises(ConfigError, match=r"^OPTOUT_PARTITIONS_START must be a date as YYYY-MM-DD"):
-        partitions_start("01/01/2025")
+def test_partitions_start_where_the_data_starts(tmp_path):
+    """The first dated landing file's day (undated files and other days do not matter),
+    unless OPTOUT_PARTITIONS_START says otherwise; an empty landing zone starts at the day
+    that ended last, so the partition bar never shows years before the data."""
+    write_csv(tmp_path / "users" / "users.csv", "users", [])
+    write_csv(tmp_path / "sends" / "sends_2026-01-10.csv", "sends", [])
+    write_csv(
+        tmp_path / "consent_changes" / "consent_changes_2026-01-07.csv", "consent_changes", []
+    )
+    write_csv(tmp_path / "unknown" / "unknown_2020-01-01.csv", "users", [])  # not a source
+    now = dt.datetime(2026, 2, 1, 8, 0, tzinfo=dt.UTC)
+    assert partitions_start(DagsterSettings(), tmp_path, now) == dt.date(2026, 1, 7)
+    configured = DagsterSettings.from_env({"OPTOUT_PARTITIONS_START": "2025-06-01"})
+    assert partitions_start(configured, tmp_path, now) == dt.date(2025, 6, 1)
+    assert partitions_start(DagsterSettings(), tmp_path / "empty", now) == dt.date(2026, 1, 31)
+
+
+def test_partition_keys_of_a_build_end_with_the_last_day_that_ended():
+    now = dt.datetime(2026, 1, 9, 1, 0, tzinfo=dt.UTC)
+    start = dt.date(2026, 1, 5)
+    assert partition_keys(start, dt.date(2026, 1, 7), now) == [
+        "2026-01-05",
+        "2026-01-06",
+        "2026-01-07",
+    ]
+    # Files dated today or later: the partitions stop at yesterday (8 January).
+    assert partition_keys(start, dt.date(2026, 1, 20), now)[-1] == "2026-01-08"
+    assert partition_keys(start, dt.date(2026, 1, 4), now) == []
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"OPTOUT_PARTITIONS_START": "01/01/2025"}, "OPTOUT_PARTITIONS_START"),
+        ({"OPTOUT_BUILD_CRON": "every day at 2"}, "OPTOUT_BUILD_CRON"),
+        ({"OPTOUT_EXPORTS_CRON": "0 3 * *"}, "OPTOUT_EXPORTS_CRON"),
+        ({"OPTOUT_SCHEDULE_TIMEZONE": "Mars/Olympus"}, "OPTOUT_SCHEDULE_TIMEZONE"),
+        ({"OPTOUT_SCHEDULE_STATUS": "paused"}, "OPTOUT_SCHEDULE_STATUS"),
+        ({"OPTOUT_DAGSTER_POSTGRES_URL": "localhost:5432"}, "OPTOUT_DAGSTER_POSTGRES_URL"),
+    ],
+)
+def test_a_bad_dagster_setting_is_a_one_line_config_error(env, name):
+    with pytest.raises(ConfigError, match=rf"^{name} must ") as caught:
+        DagsterSettings.from_env(env)
+    assert "\n" not in str(caught.value)
+
+
+def test_no_module_but_the_settings_reads_the_environment():
+    """Every setting is read in orchestration/config.py (the lead's build lock timeout and
+    the dashboard excepted, which have their own owners)."""
+    allowed = {"config.py", "build.py"}
+    for path in (REPO_ROOT / "orchestration").rglob("*.py"):
+        if path.name in allowed or "dashboard" in path.parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for needle in ("os.environ.get(", "os.getenv(", "environ["):
+            assert needle not in text, f"{path.relative_to(REPO_ROOT)} reads {needle}"
 
 
 def test_daily_build_schedule_requests_the_day_before_the_tick():
@@ -301,3 +364,52 @@ def test_landing_sensor_first_tick_skips_files_older_than_the_warehouse(tmp_path
     os.utime(warehouse, (newer, newer))
 
     assert evaluate_sensor(None).run_requests == []
+
+
+def test_export_assets_come_from_the_export_registry():
+    """One asset per export kind, named and described by it, depending on the marts its
+    query reads (checked here against a hand-written list)."""
+    assert {a.key.to_user_string() for a in export_assets} == {
+        "optout_users_export",
+        "optout_changes_export",
+        "optout_suppression_export",
+    }
+    expected = {
+        "users": {"marts/fct_optouts", "marts/dim_users"},
+        "status_changes": {"marts/fct_status_changes", "marts/dim_users"},
+        "suppression": {"marts/dim_consent_current", "marts/dim_users"},
+    }
+    for name, kind in KINDS.items():
+        asset = EXPORT_ASSETS[name]
+        assert asset.key.to_user_string() == kind.asset_name
+        assert {key.to_user_string() for key in asset.asset_deps[asset.key]} == expected[name]
+        assert kind.title in asset.descriptions_by_key[asset.key]
+
+
+def test_a_new_export_kind_is_one_registry_entry(monkeypatch):
+    """A kind added to the registry gets its `--kind` value in the CLI and, through
+    `export_asset`, an asset depending on the marts its query reads."""
+    kind = ExportKind(
+        name="reasons",
+        file_prefix="optout_reasons",
+        query="select * from marts.agg_optout_reasons where date between $start and $end",
+        asset_name="optout_reasons_export",
+        title="Opt-out reasons",
+        description="opt-outs per reason",
+        empty="no reasons dated {scope}",
+    )
+    monkeypatch.setitem(KINDS, "reasons", kind)
+    args = cli._parser().parse_args(["export", "--kind", "REASONS", "--range", "last_week"])
+    assert args.kind == "reasons"
+    asset = export_asset(kind)
+    assert asset.key.to_user_string() == "optout_reasons_export"
+    assert {k.to_user_string() for k in asset.asset_deps[asset.key]} == {"marts/agg_optout_reasons"}
+
+
+def test_the_daily_build_job_runs_the_landing_freshness_checks():
+    job = defs.resolve_job_def("optout_build")
+    checks = {
+        key for key in job.asset_layer.asset_graph.asset_check_keys if key.name == "freshness"
+    }
+    assert {key.asset_key for key in checks} == {AssetKey(["landing", s]) for s in SOURCES}
+    assert "landing_freshness" in {node.name for node in job.graph.nodes}

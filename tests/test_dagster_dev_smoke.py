@@ -1,11 +1,11 @@
-"""`dagster dev` from the repository root serves the assets, schedules and sensor: started
-on a free loopback port with the project's dagster.yaml, asked through its GraphQL
+"""`dg dev` (what `make dagster` runs; the successor of `dagster dev`) from the repository
+root serves the assets, schedules and sensor without start-up warnings: started on a free
+loopback port with the instance `make manifest` writes, asked through its GraphQL
 endpoint, then stopped (its whole process group)."""
 
 import contextlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.config import REPO_ROOT
+from orchestration.config import REPO_ROOT, DagsterSettings
 from orchestration.defs.dbt.assets import optout_dbt_models
+from orchestration.lib.instance import write_instance
 
 STARTUP_TIMEOUT_S = 240
 QUERY = """
@@ -88,11 +89,12 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.fixture
 def dagster_dev(tmp_path):
     home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(REPO_ROOT / "dagster.yaml", home / "dagster.yaml")
+    write_instance(home, DagsterSettings())
     port = free_port()
     env = {
         **os.environ,
+        # The Makefile's `dg dev` runs the venv's dg with the venv active, as here.
+        "VIRTUAL_ENV": str(Path(sys.executable).parent.parent),
         "DAGSTER_HOME": str(home),
         "OPTOUT_RAW_DIR": str(tmp_path / "raw"),
         "OPTOUT_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
@@ -103,7 +105,7 @@ def dagster_dev(tmp_path):
     log_path = tmp_path / "dagster_dev.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dagster")), "dev",
+            [str(Path(sys.executable).with_name("dg")), "dev",
              "-h", "127.0.0.1", "-p", str(port)],
             cwd=REPO_ROOT,
             env=env,
@@ -124,7 +126,7 @@ def wait_until_loaded(port: int, process: subprocess.Popen, log_path: Path) -> d
     last_error = ""
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"dagster dev exited with {process.returncode}:\n{log_path.read_text()}")
+            pytest.fail(f"dg dev exited with {process.returncode}:\n{log_path.read_text()}")
         try:
             data = graphql(port, QUERY)["data"]
             [entry] = data["workspaceOrError"]["locationEntries"]
@@ -133,7 +135,7 @@ def wait_until_loaded(port: int, process: subprocess.Popen, log_path: Path) -> d
         except (urllib.error.URLError, ConnectionError, TimeoutError, KeyError) as exc:
             last_error = repr(exc)
         time.sleep(1)
-    pytest.fail(f"dagster dev not ready after {STARTUP_TIMEOUT_S}s ({last_error}):\n"
+    pytest.fail(f"dg dev not ready after {STARTUP_TIMEOUT_S}s ({last_error}):\n"
                 f"{log_path.read_text()[-4000:]}")  # fmt: skip
 
 
@@ -164,3 +166,10 @@ def test_dagster_dev_serves_assets_schedules_and_sensor(dagster_dev):
     sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
     assert sensors == {"optout_landing_sensor": "STOPPED"}
     assert {"optout_build", "optout_exports"} <= {job["name"] for job in repository["jobs"]}
+
+    # No start-up warning: no dagster.yaml in the working directory, no superseded command,
+    # the venv dg runs in is the project's.
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    for warning in ("Found a dagster instance configuration", "superseded", "does not match"):
+        assert warning not in log, log[-3000:]
+    assert "WARNING" not in log and "Warning" not in log, log[-3000:]

@@ -15,10 +15,17 @@ from pathlib import Path
 import duckdb
 import pytest
 from conftest import query, resources_for, settings_for
-from dagster import DagsterInstance, ExecuteInProcessResult, materialize
+from dagster import (
+    DagsterInstance,
+    DagsterInvalidConfigError,
+    ExecuteInProcessResult,
+    materialize,
+    validate_run_config,
+)
 
 from orchestration import cli
 from orchestration.config import Settings
+from orchestration.definitions import defs
 from orchestration.defs.dbt.assets import DBT_MANIFEST, optout_dbt_models
 from orchestration.defs.exports.assets import (
     export_assets,
@@ -153,13 +160,32 @@ def test_export_range_recorded_in_metadata(materialized):
 
 
 BAD_CONFIGS = [
-    {"range": "last_quarter"},
     {"range": "between", "start": "2026-01-31", "end": "2026-01-01"},
     {"range": "between", "start": "2026-01-01"},
     {"range": "last_week", "as_of": "31/01/2026"},
     {"range": "last_week", "start": "2026-01-01"},
-    {"range": "last_week", "format": "xlsx"},
 ]
+
+
+@pytest.mark.parametrize(
+    ("config", "field"),
+    [({"range": "last_wek"}, "range"), ({"range": "last_week", "format": "xlsx"}, "format")],
+)
+def test_a_value_outside_an_enum_is_refused_at_launch(tmp_path, config, field):
+    """`range` and `format` are enum config types: a misspelt value is a config error when
+    the run is launched (the launchpad shows it), before any step runs or writes."""
+    job = defs.resolve_job_def("optout_exports")
+    with pytest.raises(DagsterInvalidConfigError, match=rf"config:{field} not in enum type"):
+        validate_run_config(job, export_config(config))
+    settings = settings_for(tmp_path)
+    with pytest.raises(DagsterInvalidConfigError):
+        materialize(
+            [optout_users_export],
+            resources={"optout": resources_for(settings)["optout"]},
+            run_config=export_config(config),
+            instance=DagsterInstance.ephemeral(),
+        )
+    assert not settings.export_dir.exists()
 
 
 def cli_args(config: dict) -> list[str]:

@@ -1,5 +1,5 @@
 """Rows that share a primary key and differ in one late column are conflicts (users:
-versions), never duplicates; only rows equal in every column are (SPEC §2,
+versions), never duplicates; only rows equal in every column are (docs/CONTRACT.md §3.2,
 docs/DECISIONS.md "Duplicates").
 
 Every source has two files, batch_1.csv and batch_2.csv; batch_1.csv is modified last,

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from conftest import build, settings_for, write_landing_zone
@@ -436,16 +437,65 @@ def test_export_folder_holds_only_the_written_file(settings):
 
 
 def test_parquet_has_the_same_rows_and_columns(settings):
+    """The same rows; counts are int64 and the times `timestamp` in UTC (the instants the
+    CSV writes as text, to the second: g1's .900 is truncated in both)."""
     date_range = resolve_range("last_month", as_of="2024-03-01")
     csv_rows = read_csv(write_export(settings, "users", date_range).path)
     result = write_export(settings, "users", date_range, fmt="parquet")
     table = pq.read_table(result.path)
     assert table.column_names == USER_COLUMNS
-    parquet_rows = [
-        ["" if v is None else str(v) for v in row.values()] for row in table.to_pylist()
-    ]
+    for name in ("first_opted_out_at", "last_opted_out_at"):
+        assert table.schema.field(name).type == pa.timestamp("us", tz="UTC"), name
+    assert table.schema.field("optout_count").type == pa.int64()
+
+    def text(value) -> str:
+        if isinstance(value, dt.datetime):
+            assert value.utcoffset() == dt.timedelta(0) and value.microsecond == 0
+            return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return "" if value is None else str(value)
+
+    parquet_rows = [[text(v) for v in row.values()] for row in table.to_pylist()]
     assert parquet_rows == csv_rows[1:]
     assert table.column("optout_count").to_pylist() == [int(r[8]) for r in csv_rows[1:]]
+
+
+def test_status_changes_parquet_time_is_a_utc_timestamp(settings):
+    result = write_export(
+        settings, "status_changes", resolve_range("last_week", as_of="2024-03-01"), "parquet"
+    )
+    table = pq.read_table(result.path)
+    assert table.schema.field("status_time").type == pa.timestamp("us", tz="UTC")
+    times = {row["user_id"]: row["status_time"] for row in table.to_pylist()}
+    assert times["u_d"] == dt.datetime(2024, 2, 27, 8, 0, tzinfo=dt.UTC)  # +02:00 in the file
+
+
+def test_an_empty_range_writes_the_header_and_says_so(settings):
+    """No opt-out dated 2020-01-01 .. 2020-01-07: the file is written (an empty answer is an
+    answer), with its header only, and a note on stderr says so; the path is still last."""
+    done = run_cli(settings, "export", "--range", "last_week", "--as-of", "2020-01-07")
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip().splitlines()[-1])
+    assert path.read_text(encoding="utf-8") == ",".join(USER_COLUMNS) + "\n"
+    assert done.stderr.strip() == (
+        "optout: note: no opt-outs dated 2020-01-01 .. 2020-01-07; the file has the header only"
+    )
+    assert done.stdout.splitlines()[0].startswith("0 rows, 2020-01-01 .. 2020-01-07")
+
+
+def test_enum_arguments_ignore_case(settings):
+    done = run_cli(
+        settings, "export", "--kind", "Status_Changes", "--range", "LAST_WEEK",
+        "--as-of", "2024-03-01", "--format", "CSV",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip().splitlines()[-1])
+    assert path.name == "optout_status_changes_last_week_2024-02-24_2024-03-01.csv"
+
+
+def test_as_of_timestamp_means_its_utc_date(settings):
+    """--as-of 2024-02-29T22:30:00-05:00 is 2024-03-01 03:30 UTC: the presets end on 03-01."""
+    date_range = resolve_range("last_week", as_of="2024-02-29T22:30:00-05:00")
+    assert (date_range.start, date_range.end) == (dt.date(2024, 2, 24), dt.date(2024, 3, 1))
 
 
 def test_bad_format_raises_and_writes_nothing(settings):
@@ -533,6 +583,9 @@ def test_cli_export_parquet(settings):
         (["--range", "between", "--start", "2024-03-01"], "--end"),
         (["--range", "last_week", "--format", "xlsx"], "--format"),
         (["--range", "last_week", "--as-of", "2024-13-01"], "--as-of"),
+        (["--range", "last_wek"], "did you mean last_week?"),
+        (["--kind", "suppresion"], "did you mean suppression?"),
+        (["--range", "last_week", "--format", "parqet"], "did you mean parquet?"),
     ],
     ids=[
         "unknown-range",
@@ -542,6 +595,9 @@ def test_cli_export_parquet(settings):
         "between-without-end",
         "bad-format",
         "bad-as-of",
+        "misspelt-range",
+        "misspelt-kind",
+        "misspelt-format",
     ],
 )
 def test_cli_bad_argument_exits_nonzero_with_one_line_and_writes_nothing(settings, args, names):
@@ -550,4 +606,5 @@ def test_cli_bad_argument_exits_nonzero_with_one_line_and_writes_nothing(setting
     message = done.stderr.strip()
     assert message and "\n" not in message, done.stderr
     assert names in message  # says which option to fix
+    assert "argument --" not in message, message  # the flag is named once, not twice
     assert not settings.export_dir.exists() or not any(settings.export_dir.iterdir())

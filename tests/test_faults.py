@@ -309,7 +309,7 @@ def test_redelivered_and_late_files_match_a_full_rebuild(tmp_path):
 def test_killed_build_leaves_the_warehouse_usable(project):
     before = sha256(project.warehouse)
     proc = subprocess.Popen(
-        [*OPTOUT, "build", "--force"],  # nothing is new: force a real build to kill
+        [*OPTOUT, "build", "--force", "--verbose"],  # a real build (nothing is new), dbt's lines
         env=cli_env(project),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

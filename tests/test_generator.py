@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -10,10 +11,20 @@ import pandas as pd
 import pytest
 from conftest import COLUMNS  # docs/CONTRACT.md §2.2, shared with the fixtures
 
-from orchestration.generator import generate
+from orchestration.contract import SOURCES
+from orchestration.generator import (
+    RECORD_NAME,
+    GeneratorContractError,
+    OutDirNotEmpty,
+    generate,
+    last_complete_day,
+    parameters,
+    planned_files,
+)
+from orchestration.generator.calendars import Window
 
 END = dt.date(2026, 3, 31)
-SIGNAL_ARGS = {"users": 1500, "days": 45, "seed": 7, "end_date": END}
+SIGNAL_ARGS = {"users": 1500, "days": 45, "seed": 7, "end_date": END, "bad_rows": False}
 
 DAILY = ("sends", "interactions", "events", "consent_changes")
 CHANNELS = {"push", "email", "sms", "whatsapp"}
@@ -80,7 +91,9 @@ def ts(values: pd.Series) -> pd.Series:
 
 def tree_bytes(root: Path) -> dict[str, bytes]:
     return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != RECORD_NAME  # the record holds mtimes
     }
 
 
@@ -114,7 +127,7 @@ def optouts(data) -> pd.DataFrame:
 
 def test_layout_headers_and_counts(signal_run):
     root, counts, data = signal_run
-    assert sorted(p.name for p in root.iterdir()) == sorted(COLUMNS)
+    assert sorted(p.name for p in root.iterdir()) == sorted([*COLUMNS, RECORD_NAME])
     assert sorted(p.name for p in (root / "users").iterdir()) == ["users.csv"]
     assert sorted(p.name for p in (root / "campaigns").iterdir()) == ["campaigns.csv"]
     first = END - dt.timedelta(days=SIGNAL_ARGS["days"] - 1)
@@ -157,7 +170,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path):
 
 
 def test_parquet_and_single_file_have_the_same_rows(tmp_path):
-    args = {"users": 300, "days": 12, "seed": 3, "end_date": END}
+    args = {"users": 300, "days": 12, "seed": 3, "end_date": END, "bad_rows": False}
     counts = generate(tmp_path / "csv", **args)
     assert generate(tmp_path / "pq", fmt="parquet", **args) == counts
     assert generate(tmp_path / "one", files_per_day=False, **args) == counts
@@ -171,24 +184,125 @@ def test_parquet_and_single_file_have_the_same_rows(tmp_path):
         assert [p.name for p in (tmp_path / "one" / source).iterdir()] == [f"{source}.csv"]
 
 
-def test_rerun_replaces_own_files_only(tmp_path):
+def test_refuses_a_folder_that_is_not_empty(tmp_path):
+    """Nothing is written or removed without force: a file of the landing naming scheme
+    that someone else put there survives."""
+    theirs = tmp_path / "sends" / "sends_2026-03-30.csv"
+    theirs.parent.mkdir()
+    theirs.write_text("send_id\ns_theirs\n")
+    with pytest.raises(OutDirNotEmpty, match="--force"):
+        generate(tmp_path, users=20, days=3, end_date=END)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "sends",
+        "sends/sends_2026-03-30.csv",
+    ]
+    assert theirs.read_text() == "send_id\ns_theirs\n"
+
+
+def test_force_replaces_its_own_files_and_keeps_every_other(tmp_path):
+    """A re-run with force removes the files the previous run wrote (so two data sets never
+    mix), keeps a foreign file even when it is named like a generated one, and keeps a
+    generated file that was changed since (someone else's now)."""
     generate(tmp_path, users=20, days=3, end_date=END)
-    foreign = tmp_path / "sends" / "bad_rows.csv"
-    foreign.write_text("send_id\n")
-    generate(tmp_path, users=20, days=2, end_date=END - dt.timedelta(days=10))
-    names = sorted(p.name for p in (tmp_path / "sends").iterdir())
-    assert names == ["bad_rows.csv", "sends_2026-03-20.csv", "sends_2026-03-21.csv"]
+    foreign = tmp_path / "sends" / "sends_2026-03-01.csv"  # the generator's naming scheme
+    foreign.write_text("send_id\ns_foreign\n")
+    edited = tmp_path / "events" / "events_2026-03-29.csv"
+    edited.write_text(edited.read_text() + "e_edited,u000001,app_open,2026-03-29T10:00:00Z\n")
+    generate(tmp_path, users=20, days=2, end_date=END - dt.timedelta(days=10), force=True)
+    assert sorted(p.name for p in (tmp_path / "sends").iterdir()) == [
+        "sends_2026-03-01.csv",
+        "sends_2026-03-20.csv",
+        "sends_2026-03-21.csv",
+    ]
+    assert foreign.read_text() == "send_id\ns_foreign\n"
+    # The first run's planted correction (events_2026-03-30_correction.csv) is gone too.
+    assert sorted(p.name for p in (tmp_path / "events").iterdir()) == [
+        "events_2026-03-20.csv",
+        "events_2026-03-21.csv",
+        "events_2026-03-21_correction.csv",
+        "events_2026-03-29.csv",
+    ]
+    assert "e_edited" in edited.read_text()
+    record = json.loads((tmp_path / RECORD_NAME).read_text())
+    assert record["arguments"]["end_date"] == "2026-03-21"
+    assert "sends/sends_2026-03-01.csv" not in [name for name, *_ in record["files"]]
 
 
-def test_default_end_date_is_today_utc(tmp_path):
-    """The one day written is today in UTC; the clock is read before and after, so a run
-    across midnight UTC accepts either day."""
-    before = dt.datetime.now(dt.UTC).date()
-    generate(tmp_path, users=5, days=1)
-    after = dt.datetime.now(dt.UTC).date()
-    written = [p.name for p in (tmp_path / "events").iterdir()]
-    assert len(written) == 1
-    assert written[0] in {f"events_{day.isoformat()}.csv" for day in (before, after)}
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"fmt": "parquet"}, {"files_per_day": False}, {"bad_rows": False}]
+)
+def test_every_file_written_was_planned(tmp_path, kwargs):
+    """The overwrite check of `force` looks at the planned files: a run writes no other."""
+    generate(tmp_path, users=50, days=7, end_date=END, **kwargs)
+    written = {
+        p.relative_to(tmp_path).as_posix()
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.name != RECORD_NAME
+    }
+    window = Window(END - dt.timedelta(days=6), 7)
+    planned = planned_files(
+        window,
+        kwargs.get("fmt", "csv"),
+        kwargs.get("files_per_day", True),
+        kwargs.get("bad_rows", True),
+    )
+    assert written and written <= planned
+
+
+def test_force_never_overwrites_a_file_it_did_not_write(tmp_path):
+    theirs = tmp_path / "consent_changes" / "consent_changes_2026-03-30.csv"
+    theirs.parent.mkdir()
+    theirs.write_text("change_id\nmine\n")
+    with pytest.raises(OutDirNotEmpty, match="consent_changes_2026-03-30.csv"):
+        generate(tmp_path, users=20, days=3, end_date=END, force=True)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == [
+        "consent_changes",
+        "consent_changes_2026-03-30.csv",
+    ]
+
+
+def test_progress_is_called_after_each_day(tmp_path):
+    calls = []
+    generate(tmp_path, users=20, days=4, end_date=END, progress=lambda *a: calls.append(a))
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+
+
+def test_default_end_date_is_the_last_complete_utc_day(tmp_path):
+    """Nothing in the future: the last file is yesterday's (UTC) and no timestamp is later
+    than its last second."""
+    before = last_complete_day()
+    generate(tmp_path, users=30, days=2, bad_rows=False)
+    after = last_complete_day()
+    names = sorted(p.name for p in (tmp_path / "events").iterdir())
+    assert names[-1] in (f"events_{before}.csv", f"events_{after}.csv")
+    latest = max(
+        pd.read_csv(path, dtype=str).occurred_at.max() for path in (tmp_path / "events").iterdir()
+    )
+    assert ts(pd.Series([latest])).iloc[0] < pd.Timestamp(after + dt.timedelta(days=1), tz="UTC")
+
+
+def test_last_complete_day():
+    now = dt.datetime(2026, 3, 31, 0, 0, 1, tzinfo=dt.UTC)
+    assert last_complete_day(now) == dt.date(2026, 3, 30)
+    # 23:30 on 30 March in New York is 03:30 UTC on the 31st: the 30th has ended in UTC.
+    new_york = dt.timezone(dt.timedelta(hours=-4))
+    assert last_complete_day(dt.datetime(2026, 3, 30, 23, 30, tzinfo=new_york)) == dt.date(
+        2026, 3, 30
+    )
+
+
+def test_a_contract_column_the_generator_does_not_fill_fails_loudly(tmp_path, monkeypatch):
+    """Adding a column to the landing contract without teaching the generator fails the run
+    naming the source and column, rather than writing files where it is silently empty."""
+    events = parameters.COLUMNS["events"]
+    monkeypatch.setitem(parameters.COLUMNS, "events", (*events, "platform"))
+    with pytest.raises(GeneratorContractError, match=r"events .*platform"):
+        generate(tmp_path, users=20, days=2, end_date=END)
+
+
+def test_the_generator_writes_exactly_the_contract_columns():
+    """The generator reads the columns from the landing contract itself (one definition)."""
+    assert {name: spec.columns for name, spec in SOURCES.items()} == parameters.COLUMNS
 
 
 @pytest.mark.parametrize("kwargs", [{"fmt": "json"}, {"users": 0}, {"days": 0}])

@@ -373,7 +373,7 @@ def test_killing_the_build_stops_dbt_and_the_next_build_succeeds(populated, sig)
         HEADER + "\n" + event_line(f"more{int(sig)}") + "\n"
     )
     proc = subprocess.Popen(
-        [*OPTOUT, "build"],
+        [*OPTOUT, "build", "--verbose"],  # dbt's own lines: "START sql ..."
         env=cli_env(populated),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

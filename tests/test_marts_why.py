@@ -43,7 +43,7 @@ import datetime as dt
 import math
 
 import pytest
-from conftest import build, query, query_dicts, settings_for, write_landing_zone
+from conftest import build, query, query_dicts, query_state, settings_for, write_landing_zone
 
 START = dt.date(2024, 1, 15)  # day 0 of the alert series
 LAST = dt.date(2024, 3, 16)  # the last day of data
@@ -193,9 +193,9 @@ def wh(tmp_path_factory):
 
 def test_fixture_rows_are_all_clean(wh):
     assert query(wh, "select sum(quarantined_rows) from marts.agg_load_reconciliation") == [(0,)]
-    assert query(wh, "select min(date_day), max(date_day) from intermediate.int_calendar") == [
-        (START, LAST)
-    ]
+    assert query_state(
+        wh, "select min(date_day), max(date_day) from intermediate.int_calendar"
+    ) == [(START, LAST)]
 
 
 # --- agg_optout_pressure -------------------------------------------------------------

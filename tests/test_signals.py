@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import build, query, query_state, settings_for
+from conftest import build, query, query_all, query_state, settings_for
 
 from orchestration.generator import SPIKE_NAME, generate
 
@@ -174,6 +174,6 @@ def test_pressure_mart_equals_a_dense_recount(warehouse):
         warehouse,
         "select date, channel, sends_7d, user_days, optouts from marts.agg_optout_pressure",
     )
-    dense = query(warehouse, DENSE_PRESSURE)
+    dense = query_all(warehouse, DENSE_PRESSURE)
     assert len(mart) > 500
     assert sorted(mart) == sorted(dense)

@@ -11,15 +11,16 @@ from dagster import AssetSelection, define_asset_job
 
 from orchestration.defs.dbt.assets import optout_dbt_models
 from orchestration.defs.exports.assets import export_assets
+from orchestration.defs.landing.checks import landing_freshness
 
 WAREHOUSE_LANE_TAG = {"optout/warehouse": "lane"}
 
 optout_build_job = define_asset_job(
     name="optout_build",
-    selection=AssetSelection.assets(optout_dbt_models),
+    selection=AssetSelection.assets(optout_dbt_models) | AssetSelection.checks(landing_freshness),
     description="`dbt build` of every model and test (what `optout build` runs) for a "
     "partition (landing day) or a range of them: loads the landing files dated up to its "
-    "last day.",
+    "last day; and `dbt source freshness` of the landing folders (their freshness checks).",
     tags=WAREHOUSE_LANE_TAG,
 )
 

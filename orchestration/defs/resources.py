@@ -12,7 +12,10 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from orchestration.config import Settings, parse_spark_method, parse_target
+from orchestration.config import DagsterSettings, Settings, parse_spark_method, parse_target
+
+# The code location's settings (partitions, schedules), read once when it loads.
+DAGSTER_SETTINGS = DagsterSettings.from_env()
 
 
 class OptoutSettings(ConfigurableResource):

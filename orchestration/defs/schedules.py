@@ -5,9 +5,10 @@
 - `optout_daily_exports` (default 03:00) writes the Last Week and Last Month exports of
   both kinds, one run per range, with D = the UTC date of the tick.
 
-Environment (read when the code location loads): OPTOUT_SCHEDULE_TIMEZONE (default UTC),
-OPTOUT_BUILD_CRON (default "0 2 * * *"), OPTOUT_EXPORTS_CRON (default "0 3 * * *"),
-OPTOUT_SCHEDULE_STATUS (`running`, the default, or `stopped`).
+Settings (orchestration/config.py `DagsterSettings`, read when the code location loads):
+OPTOUT_SCHEDULE_TIMEZONE (default UTC), OPTOUT_BUILD_CRON (default "0 2 * * *"),
+OPTOUT_EXPORTS_CRON (default "0 3 * * *"), OPTOUT_SCHEDULE_STATUS (`running`, the default,
+or `stopped`).
 
 Both schedules, and the landing sensor, start RUNNING: the point of them is to keep the marts
 and the standard exports fresh without anyone switching them on, and they only tick where a
@@ -19,7 +20,6 @@ status set in the UI overrides the default either way.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 
 from dagster import (
@@ -34,21 +34,14 @@ from dagster import (
 from orchestration.defs.exports.assets import export_assets
 from orchestration.defs.jobs import optout_build_job, optout_exports_job
 from orchestration.defs.partitions import last_complete_day
+from orchestration.defs.resources import DAGSTER_SETTINGS
 
-SCHEDULE_TIMEZONE = os.environ.get("OPTOUT_SCHEDULE_TIMEZONE", "UTC")
-BUILD_CRON = os.environ.get("OPTOUT_BUILD_CRON", "0 2 * * *")
-EXPORTS_CRON = os.environ.get("OPTOUT_EXPORTS_CRON", "0 3 * * *")
+SCHEDULE_TIMEZONE = DAGSTER_SETTINGS.schedule_timezone
+BUILD_CRON = DAGSTER_SETTINGS.build_cron
+EXPORTS_CRON = DAGSTER_SETTINGS.exports_cron
 DAILY_EXPORT_RANGES = ("last_week", "last_month")
 
-
-def _default_running(value: str) -> bool:
-    value = value.strip().lower()
-    if value not in ("running", "stopped"):
-        raise ValueError(f"OPTOUT_SCHEDULE_STATUS must be running or stopped, got {value!r}")
-    return value == "running"
-
-
-_RUNNING = _default_running(os.environ.get("OPTOUT_SCHEDULE_STATUS", "running"))
+_RUNNING = DAGSTER_SETTINGS.schedules_running
 SCHEDULE_STATUS = DefaultScheduleStatus.RUNNING if _RUNNING else DefaultScheduleStatus.STOPPED
 SENSOR_STATUS = DefaultSensorStatus.RUNNING if _RUNNING else DefaultSensorStatus.STOPPED
 

@@ -1,1 +1,2 @@
-"""Helpers shared by the CLI, the Dagster definitions, the dashboard and the benchmarks."""
+"""Helpers shared by the CLI, the Dagster definitions, the dashboard and the benchmarks
+(no Dagster import here)."""

@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import PurePosixPath
 from typing import Any
 
 from dagster import AssetKey
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
+from orchestration.lib.layers import layer_of
+
 LANDING_SOURCE = "landing"  # source('landing', <folder>) in dbt_project/models/staging
 RAW_GROUP = "raw"
 DEFAULT_OWNER = "team:analytics-engineering"
-
-# Top-level folder under models/ -> Dagster group (staging/base/* is staging too).
-LAYER_BY_FOLDER = {
-    "staging": "staging",
-    "quarantine": "quarantine",
-    "intermediate": "intermediate",
-    "marts": "marts",
-}
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -38,13 +31,6 @@ def _meta(props: Mapping[str, Any]) -> Mapping[str, Any]:
 def _owner(value: str) -> str:
     value = value.strip()
     return value if value.startswith("team:") or _EMAIL.match(value) else f"team:{value}"
-
-
-def layer_of(props: Mapping[str, Any]) -> str:
-    """The layer of a dbt node from the folder it lives in under models/."""
-    parts = PurePosixPath(props.get("original_file_path", "")).parts
-    folder = parts[1] if len(parts) > 2 and parts[0] == "models" else "models"
-    return LAYER_BY_FOLDER.get(folder, re.sub(r"\W", "_", folder))
 
 
 class OptoutTranslator(DagsterDbtTranslator):

@@ -1,12 +1,16 @@
-"""The exports of docs/CONTRACT.md §6 as assets: opted-out users, opt-out status changes, and
-the current suppression list (which has no range: its range fields are ignored, so one run
-config serves every export of the daily job).
+"""The exports (docs/CONTRACT.md §6) as assets, one per kind of the registry
+`orchestration.exports.KINDS` (opted-out users, opt-out status changes, the current
+suppression list), each depending on the marts its query reads. A kind without a range
+(the suppression list) ignores the range fields, so one run config serves every export of
+the daily job.
 
 A run's config picks the range (`range` last_week | last_month | last_year | between,
-`start`, `end`, `as_of`) and the `format` (csv | parquet), the options of `optout export`.
-Both go through `orchestration.ranges.resolve_range` and `orchestration.exports.write_export`,
-so a range gives the same file, byte for byte, as the CLI, and a bad value fails the run
-with the CLI's one-line message before anything is written.
+`start`, `end`, `as_of`) and the `format` (csv | parquet), the options of `optout export`;
+`range` and `format` are enum types, so a misspelt value is refused when the run is
+launched. Both go through `orchestration.ranges.resolve_range` and
+`orchestration.exports.write_export`, so a range gives the same file, byte for byte, as the
+CLI, and a bad date fails the run with the CLI's one-line message before anything is
+written.
 
 Each export only reads the marts (`orchestration.marts`: a short read-only DuckDB
 connection, or a Spark session when the resource's target is spark), so it is not in the
@@ -18,6 +22,7 @@ SHA-256), written last, so a manifest always describes a complete file.
 # annotations of these functions when they are decorated.
 
 import datetime as dt
+import enum
 import json
 
 from dagster import (
@@ -36,25 +41,32 @@ from orchestration.defs.dbt.assets import optout_dbt_models
 from orchestration.defs.dbt.translator import DEFAULT_OWNER
 from orchestration.defs.resources import OptoutSettings
 from orchestration.exports import (
+    KINDS,
     ExportError,
+    ExportKind,
     ExportResult,
     atomic_write,
-    export_kind,
+    empty_reason,
     write_export,
 )
-from orchestration.ranges import UsageError, check_format, resolve_range
+from orchestration.ranges import FORMATS, RANGES, UsageError, check_format, resolve_range
 
 EXPORTS_GROUP = "exports"
+
+# Enum config types: the launchpad offers the values and refuses any other at launch.
+RangeName = enum.Enum("RangeName", {name: name for name in RANGES})
+ExportFormat = enum.Enum("ExportFormat", {name: name for name in FORMATS})
 
 
 class ExportConfig(Config):
     """Which rows and which file format: the options of `optout export`."""
 
-    range: str = "last_month"  # last_week | last_month | last_year | between
+    range: RangeName = RangeName.last_month
     start: str | None = None  # YYYY-MM-DD, `between` only
     end: str | None = None  # YYYY-MM-DD, `between` only
-    as_of: str | None = None  # the date D the presets end on; default today (UTC)
-    format: str = "csv"  # csv | parquet
+    # The last day of the presets: a date, or a timestamp for its UTC date; default today.
+    as_of: str | None = None
+    format: ExportFormat = ExportFormat.csv
     escape_formulas: bool = False  # CSV: quote cells a spreadsheet would run as formulas
 
 
@@ -68,25 +80,27 @@ def _mart(name: str) -> AssetKey:
 
 
 def run_export(
-    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings, kind: str
+    context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings, kind: ExportKind
 ) -> MaterializeResult:
     """Validate like the CLI, write the file and its manifest, report both."""
     try:
         settings = optout.resolve()
-        fmt = check_format(config.format)  # same order of checks as `optout export`
+        fmt = check_format(config.format.value)  # same order of checks as `optout export`
         date_range = (
-            resolve_range(config.range, start=config.start, end=config.end, as_of=config.as_of)
-            if export_kind(kind).ranged
+            resolve_range(
+                config.range.value, start=config.start, end=config.end, as_of=config.as_of
+            )
+            if kind.ranged
             else None
         )
         result = write_export(
-            settings, kind, date_range, fmt, escape_formulas=config.escape_formulas
+            settings, kind.name, date_range, fmt, escape_formulas=config.escape_formulas
         )
     except (UsageError, ConfigError, ExportError) as exc:
         raise Failure(description=str(exc), allow_retries=False) from None
 
     manifest = {
-        "kind": kind,
+        "kind": kind.name,
         "file": result.path.name,
         "format": result.fmt,
         "escape_formulas": config.escape_formulas,
@@ -103,6 +117,8 @@ def run_export(
     data = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
     atomic_write(manifest_file, data, settings.export_file_mode)
     context.log.info(f"wrote {result.path} ({result.row_count} rows, sha256 {result.sha256})")
+    if result.row_count == 0:
+        context.log.warning(f"{result.path.name} has no rows: {empty_reason(kind, date_range)}")
     return MaterializeResult(
         metadata={
             "path": MetadataValue.path(str(result.path)),
@@ -117,16 +133,18 @@ def run_export(
     )
 
 
-def export_asset(name: str, kind: str, marts: list[str], description: str):
-    """An export asset: the file `optout export --kind <kind>` writes, from these marts."""
+def export_asset(kind: ExportKind):
+    """The asset of an export kind: the file `optout export --kind <kind>` writes, from the
+    marts its query reads."""
 
     @asset(
-        name=name,
+        name=kind.asset_name,
         group_name=EXPORTS_GROUP,
-        deps=[_mart(mart) for mart in marts],
+        deps=[_mart(mart) for mart in kind.marts],
         owners=[DEFAULT_OWNER],
         kinds={"csv", "parquet"},
-        description=description,
+        description=f"{kind.title}: {kind.description} (docs/CONTRACT.md §6); the same file "
+        f"`optout export --kind {kind.name}` writes.",
     )
     def _export(
         context: AssetExecutionContext, config: ExportConfig, optout: OptoutSettings
@@ -136,26 +154,8 @@ def export_asset(name: str, kind: str, marts: list[str], description: str):
     return _export
 
 
-optout_users_export = export_asset(
-    "optout_users_export",
-    "users",
-    ["fct_optouts", "dim_users"],
-    "Opted-out users of a date range, one row per user (docs/CONTRACT.md §6.2); the same file "
-    "`optout export --kind users` writes.",
-)
-optout_changes_export = export_asset(
-    "optout_changes_export",
-    "status_changes",
-    ["fct_status_changes", "dim_users"],
-    "Opt-out status changes of a date range, imports excluded (docs/CONTRACT.md §6.3); the "
-    "same file `optout export --kind status_changes` writes.",
-)
-optout_suppression_export = export_asset(
-    "optout_suppression_export",
-    "suppression",
-    ["dim_consent_current", "dim_users"],
-    "The current suppression list: users opted out per channel, since when and how "
-    "(docs/CONTRACT.md §6.4); the same file `optout export --kind suppression` writes.",
-)
-
-export_assets = [optout_users_export, optout_changes_export, optout_suppression_export]
+EXPORT_ASSETS = {name: export_asset(kind) for name, kind in KINDS.items()}
+export_assets = list(EXPORT_ASSETS.values())
+optout_users_export = EXPORT_ASSETS["users"]
+optout_changes_export = EXPORT_ASSETS["status_changes"]
+optout_suppression_export = EXPORT_ASSETS["suppression"]
