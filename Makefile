@@ -18,7 +18,8 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 SAMPLE_USERS ?= 3000
 SAMPLE_DAYS ?= 120
 
-.PHONY: install install-spark manifest run test lint format dagster dashboard clean
+.PHONY: install install-spark manifest run test lint format dagster dashboard clean \
+	spark-cluster spark-cluster-stop spark-cluster-status
 
 install: $(STAMP)
 
@@ -83,3 +84,26 @@ dashboard: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data dbt_project/target dbt_project/logs .dagster_home
+
+# A Spark standalone cluster on loopback from the pyspark wheel (master, workers, Thrift
+# server); logs, metastore and warehouse in $(SPARK_CLUSTER_DIR). Build and export
+# through it with OPTOUT_TARGET=spark OPTOUT_SPARK_METHOD=thrift (README "Running on Spark").
+SPARK_CLUSTER_DIR ?= $(CURDIR)/data/spark-cluster
+SPARK_MASTER_PORT ?= 7077
+SPARK_THRIFT_PORT ?= $(or $(OPTOUT_SPARK_PORT),10000)
+SPARK_UI_PORT ?= 8080
+SPARK_WORKERS ?= 1
+SPARK_WORKER_CORES ?= 2
+SPARK_WORKER_MEMORY ?= 3g
+SPARK_CLUSTER = $(BIN)/python -m orchestration.lib.spark_cluster --home $(SPARK_CLUSTER_DIR)
+
+spark-cluster: $(SPARK_STAMP)
+	$(SPARK_CLUSTER) start --master-port $(SPARK_MASTER_PORT) --thrift-port $(SPARK_THRIFT_PORT) \
+		--ui-port $(SPARK_UI_PORT) --workers $(SPARK_WORKERS) --worker-cores $(SPARK_WORKER_CORES) \
+		--worker-memory $(SPARK_WORKER_MEMORY)
+
+spark-cluster-stop: $(SPARK_STAMP)
+	$(SPARK_CLUSTER) stop
+
+spark-cluster-status: $(SPARK_STAMP)
+	$(SPARK_CLUSTER) status

@@ -46,20 +46,10 @@ from benchmarks.scales import DEFAULT_END, DOC, REPO, RESULTS_DIR, SCALES
 def mart_row_counts(settings_env: dict[str, str]) -> dict[str, int]:
     """Rows per mart, read through orchestration.marts with the given environment."""
     from orchestration.config import Settings
-    from orchestration.marts import read_marts
+    from orchestration.marts import mart_names, read_marts
 
     settings = Settings.from_env(settings_env)
-    if settings.target == "spark":
-        tables = sorted(p.name for p in (settings.spark_warehouse / "marts.db").iterdir())
-    else:
-        tables = [
-            row[0]
-            for row in read_marts(
-                settings,
-                "select table_name from information_schema.tables "
-                "where table_schema = 'marts' order by 1",
-            )[1]
-        ]
+    tables = mart_names(settings)  # Spark: the published build's marts
     return {t: read_marts(settings, f"select count(*) from marts.{t}")[1][0][0] for t in tables}
 
 

@@ -202,9 +202,15 @@ def _publish(files: WarehouseFiles) -> None:
 @contextlib.contextmanager
 def dbt_environment(settings: Settings, publish: Path | None = None) -> Iterator[None]:
     """Point dbt (which reads os.environ) at this warehouse, then restore."""
-    env = settings.dbt_env(publish)
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
+    with environ(settings.dbt_env(publish)):
+        yield
+
+
+@contextlib.contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """os.environ with these values set, restored afterwards."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
         yield
     finally:
@@ -247,19 +253,15 @@ def warehouse_build(
     that file only if the body raises nothing (then `on_published`, still under the lock).
     Yields the lock's file descriptor.
 
-    On Spark (OPTOUT_TARGET=spark) dbt-spark writes the tables of the Spark warehouse in
-    place: the lock keeps one writer (its Derby metastore admits one process), and there
-    is no file to publish, so a failed build can leave some tables rebuilt and others not
-    (docs/DECISIONS.md)."""
-    check_landing_zone(settings)
+    On Spark (OPTOUT_TARGET=spark) the marts go to databases of their own build, which
+    dbt publishes at its end when every model and test passed (orchestration/lib/spark.py)."""
     if settings.target == "spark":
-        _ensure_folder(settings.spark_warehouse, "Spark warehouse")
-        with (
-            warehouse_lock(settings.spark_warehouse) as lock_fd,
-            dbt_environment(settings),
-        ):
+        from orchestration.lib.spark import spark_build
+
+        with spark_build(settings) as lock_fd:
             yield lock_fd
         return
+    check_landing_zone(settings)
     files = WarehouseFiles.of(settings)
     with private_files(), warehouse_lock(files.published) as lock_fd:
         _ensure_folder(files.state.parent, "warehouse state")

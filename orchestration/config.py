@@ -84,6 +84,23 @@ def parse_target(text: str) -> str:
     return target
 
 
+SPARK_METHODS = ("session", "thrift")  # dbt-spark methods of the spark target (profiles.yml)
+
+
+def parse_spark_method(text: str) -> str:
+    method = text.strip().lower()
+    if method not in SPARK_METHODS:
+        raise ConfigError(f"OPTOUT_SPARK_METHOD must be {' or '.join(SPARK_METHODS)}, got {text!r}")
+    return method
+
+
+def _port(text: str, name: str) -> int:
+    port = int(text) if text.strip().isdigit() else 0
+    if not 0 < port < 65536:
+        raise ConfigError(f"{name} must be a TCP port (1-65535), got {text!r}")
+    return port
+
+
 @dataclass(frozen=True)
 class Settings:
     raw_dir: Path
@@ -99,6 +116,13 @@ class Settings:
     spark_warehouse: Path = Path("data/spark-warehouse").resolve()  # tables + metastore
     spark_master: str = "local[2]"
     spark_driver_memory: str = "3g"
+    # session: a local Spark in the dbt process; thrift: a cluster's Spark Thrift server.
+    spark_method: str = "session"
+    spark_host: str = "127.0.0.1"
+    spark_port: int = 10000
+    spark_user: str = "optout"  # the user name sent to the Thrift server
+    # The landing zone as the cluster reads it (s3a://…, gs://…); none: raw_dir.
+    spark_raw_dir: str | None = None
     # DuckDB: the landing state, staging and intermediate models, updated in place by
     # each build (none: beside the warehouse, <name>.state.duckdb).
     state: Path | None = None
@@ -140,6 +164,11 @@ class Settings:
             ).resolve(),
             spark_master=env.get("OPTOUT_SPARK_MASTER", "local[2]"),
             spark_driver_memory=env.get("OPTOUT_SPARK_DRIVER_MEMORY", "3g"),
+            spark_method=parse_spark_method(env.get("OPTOUT_SPARK_METHOD", "session")),
+            spark_host=env.get("OPTOUT_SPARK_HOST", "127.0.0.1"),
+            spark_port=_port(env.get("OPTOUT_SPARK_PORT", "10000"), "OPTOUT_SPARK_PORT"),
+            spark_user=env.get("OPTOUT_SPARK_USER", "optout"),
+            spark_raw_dir=env.get("OPTOUT_SPARK_RAW_DIR") or None,
             state=Path(env["OPTOUT_STATE"]).resolve() if env.get("OPTOUT_STATE") else None,
             verbose=_flag("OPTOUT_VERBOSE", env.get("OPTOUT_VERBOSE", "")),
             dagster_home=Path(env["DAGSTER_HOME"]).resolve() if env.get("DAGSTER_HOME") else None,
@@ -161,6 +190,10 @@ class Settings:
             "OPTOUT_SPARK_WAREHOUSE": str(self.spark_warehouse),
             "OPTOUT_SPARK_MASTER": self.spark_master,
             "OPTOUT_SPARK_DRIVER_MEMORY": self.spark_driver_memory,
+            "OPTOUT_SPARK_METHOD": self.spark_method,
+            "OPTOUT_SPARK_HOST": self.spark_host,
+            "OPTOUT_SPARK_USER": self.spark_user,
+            "OPTOUT_SPARK_PORT": str(self.spark_port),
         }
 
 

@@ -255,3 +255,9 @@ def sample_project(tmp_path_factory) -> Settings:
     generate(settings.raw_dir, users=300, days=40, seed=7, end_date=SAMPLE_END_DATE)
     build(settings)
     return settings
+
+
+def hidden_from_spark(source_file: str) -> bool:
+    """Spark's file sources skip names starting with . or _ (the generator's record too):
+    such files are in DuckDB's landing inventory only."""
+    return any(part.startswith((".", "_")) for part in source_file.split("/"))

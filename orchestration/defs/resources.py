@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dagster import ConfigurableResource
 
-from orchestration.config import DagsterSettings, Settings, parse_target
+from orchestration.config import DagsterSettings, Settings, parse_spark_method, parse_target
 
 # The code location's settings (partitions, schedules), read once when it loads.
 DAGSTER_SETTINGS = DagsterSettings.from_env()
@@ -28,6 +28,11 @@ class OptoutSettings(ConfigurableResource):
     export_dir: str | None = None
     target: str | None = None  # duckdb | spark: the dbt target, and where exports read
     spark_warehouse: str | None = None
+    # The Spark cluster: method thrift with the Thrift server's host and port (empty:
+    # OPTOUT_SPARK_METHOD / OPTOUT_SPARK_HOST / OPTOUT_SPARK_PORT).
+    spark_method: str | None = None
+    spark_host: str | None = None
+    spark_port: int | None = None
 
     def resolve(self) -> Settings:
         # Read at run time, not import time: a code server outlives env changes of runs.
@@ -43,4 +48,10 @@ class OptoutSettings(ConfigurableResource):
         }
         if self.target:
             overrides["target"] = parse_target(self.target)
+        if self.spark_method:
+            overrides["spark_method"] = parse_spark_method(self.spark_method)
+        if self.spark_host:
+            overrides["spark_host"] = self.spark_host
+        if self.spark_port:
+            overrides["spark_port"] = self.spark_port
         return dataclasses.replace(Settings.from_env(), **overrides)

@@ -1,2 +1,2 @@
-"""Helpers shared by the CLI, the Dagster definitions and the dashboard (no Dagster import
-here)."""
+"""Helpers shared by the CLI, the Dagster definitions, the dashboard and the benchmarks
+(no Dagster import here)."""

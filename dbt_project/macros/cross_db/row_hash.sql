@@ -11,6 +11,9 @@
     hash({{ columns | join(', ') }})
 {% endmacro %}
 
+{# Spark's hash skips nulls, so (a, null) and (null, a) would hash alike: each column's nullness is hashed too. #}
 {% macro spark__row_hash(columns) %}
-    xxhash64({{ columns | join(', ') }})
+    {%- set parts = [] -%}
+    {%- for col in columns %}{% do parts.append(col ~ ', ' ~ col ~ ' is null') %}{% endfor -%}
+    xxhash64({{ parts | join(', ') }})
 {% endmacro %}

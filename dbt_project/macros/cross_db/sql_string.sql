@@ -1,5 +1,10 @@
-{# A value as a SQL string literal, quotes doubled. #}
+{# A value as a SQL string literal (Spark's: landing_readers_spark.sql). #}
 {% macro optout_sql_string(value) %}
+    {{ return(adapter.dispatch('optout_sql_string', 'optout')(value)) }}
+{% endmacro %}
+
+{# Quotes doubled. #}
+{% macro default__optout_sql_string(value) %}
     {{ return("'" ~ (value | string | replace("'", "''")) ~ "'") }}
 {% endmacro %}
 

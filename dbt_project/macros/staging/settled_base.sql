@@ -2,7 +2,6 @@
     The base rows of a source with their settled `_status` (clean, version,
     duplicate, conflict, invalid, unreadable; see settle_landing_load.sql).
     DuckDB settles each load as it lands, so this is the base table itself.
-    Spark tables cannot update rows: there the ranking runs over every row.
 #}
 {% macro settled_base(source_name) %}
     {{ return(adapter.dispatch('settled_base', 'optout')(source_name)) }}
@@ -12,25 +11,27 @@
     select * from {{ ref('base_messaging__' ~ source_name) }}
 {% endmacro %}
 
+{#
+    Spark: the base rows of keys with one valid row keep the status they were
+    inserted with; the valid rows of repeated keys come, settled, from the
+    side table the post-hook keeps (settle_landing_load_spark.sql).
+#}
 {% macro spark__settled_base(source_name) %}
     {%- set spec = optout_sources()[source_name] -%}
-    with
-    base as (
-        select * from {{ ref('base_messaging__' ~ source_name) }}
-    ),
-    valid as (
-        select * from base where _status not in ('invalid', 'unreadable')
-    ),
-    {{ settle_rank_sql(spec, 'valid', '_load_id') }}
-    {%- set columns = base_columns(spec) %}
-    select {{ columns | join(', ') | replace('_status,', '_status_settled as _status,') }} from ranked
+    {%- set base = ref('base_messaging__' ~ source_name) -%}
+    {%- set repeated = spark__repeated_relation(base.schema, source_name) -%}
+    select {{ base_columns(spec) | join(', ') }}
+    from {{ base }} as base
+    left anti join (select distinct {{ spec['primary_key'] }} as _key from {{ repeated }}) as repeated_keys
+        on base.{{ spec['primary_key'] }} = repeated_keys._key
+        and base._status not in ('invalid', 'unreadable')
     union all
-    select {{ columns | join(', ') }} from base where _status in ('invalid', 'unreadable')
+    select {{ base_columns(spec) | join(', ') }} from {{ repeated }}
 {% endmacro %}
 
-{# stg_* models: a view on DuckDB (nothing copied), a table on Spark (the ranking runs once). #}
+{# stg_* models: views of the settled base rows on both engines (nothing copied). #}
 {% macro staging_materialization() %}
-    {{ return('table' if target.type == 'spark' else 'view') }}
+    {{ return('view') }}
 {% endmacro %}
 
 {# The columns of base_messaging__<source>, in order (macros/staging/landing_typed.sql). #}

@@ -56,16 +56,20 @@ covering_days as (
 ),
 
 -- `all`: the days a user is opted in on any channel, as islands that do not
--- overlap, so a user counts once a day.
+-- overlap, so a user counts once a day. Both windows need one total order
+-- (channel breaks ties: a user's stretches on one channel never share a
+-- first day), or an engine may order tied stretches differently in each and
+-- split an island.
 by_start as (
 
     select
         user_id,
+        channel,
         first_day,
         last_day,
         max(coalesce(last_day, {{ far_future_date() }})) over (
             partition by user_id
-            order by first_day, last_day
+            order by first_day, last_day, channel
             rows between unbounded preceding and 1 preceding
         ) as previous_end
 
@@ -81,7 +85,7 @@ islands as (
         last_day,
         sum(case when previous_end is null or first_day > previous_end then 1 else 0 end) over (
             partition by user_id
-            order by first_day, last_day
+            order by first_day, last_day, channel
             rows between unbounded preceding and current row
         ) as island
 
@@ -103,19 +107,40 @@ merged as (
 
 deltas as (
 
-    select channel, first_day as day, 1 as delta from covering_days
+    select
+        channel,
+        first_day as day,
+        1 as delta
+    from covering_days
     union all
-    select channel, {{ date_add_days('last_day', 1) }}, -1 from covering_days where last_day is not null
+    select
+        channel,
+        {{ date_add_days('last_day', 1) }} as day,
+        -1 as delta
+    from covering_days
+    where last_day is not null
     union all
-    select 'all', first_day, 1 from merged
+    select
+        'all' as channel,
+        first_day as day,
+        1 as delta
+    from merged
     union all
-    select 'all', {{ date_add_days('last_day', 1) }}, -1 from merged where last_day < {{ far_future_date() }}
+    select
+        'all' as channel,
+        {{ date_add_days('last_day', 1) }} as day,
+        -1 as delta
+    from merged
+    where last_day < {{ far_future_date() }}
 
 ),
 
 per_day as (
 
-    select channel, day, sum(delta) as delta
+    select
+        channel,
+        day,
+        sum(delta) as delta
     from deltas
     group by channel, day
 

@@ -12,13 +12,13 @@ inventory as (
 loaded as (
 
     {% for source_name in optout_sources() %}
-    select
-        source_file,
-        read_mode,
-        raw_rows,
-        loaded_at
-    from {{ landing_ledger(source_name) }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            source_file,
+            read_mode,
+            raw_rows,
+            loaded_at
+        from {{ landing_ledger(source_name) }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
@@ -26,14 +26,14 @@ loaded as (
 row_counts as (
 
     {% for source_name in optout_sources() %}
-    select
-        source_file,
-        count(case when _status in ('clean', 'version') then 1 end) as clean_rows,
-        count(case when _status in ('invalid', 'conflict', 'unreadable') then 1 end) as quarantined_rows,
-        count(case when _status = 'duplicate' then 1 end) as duplicate_rows
-    from ({{ settled_base(source_name) }}) as base
-    group by source_file
-    {% if not loop.last %}union all{% endif %}
+        select
+            source_file,
+            count(case when _status in ('clean', 'version') then 1 end) as clean_rows,
+            count(case when _status in ('invalid', 'conflict', 'unreadable') then 1 end) as quarantined_rows,
+            count(case when _status = 'duplicate' then 1 end) as duplicate_rows
+        from ({{ settled_base(source_name) }}) as base
+        group by source_file
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 ),
