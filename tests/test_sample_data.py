@@ -171,3 +171,15 @@ def test_the_readme_documents_every_planted_row():
         reason = row.reason.rstrip("…")
         line = next((ln for ln in section.splitlines() if row.key in ln), "")
         assert reason in line, (row.key, row.reason)
+
+
+def test_the_generators_record_is_metadata_not_an_unread_file(sample):
+    """`optout generate` leaves .optout-generate.json at the top of the landing zone: the
+    inventory lists it as metadata, and nothing of the sample is reported as not read."""
+    settings, _ = sample
+    assert (settings.raw_dir / ".optout-generate.json").is_file()
+    assert query(
+        settings.warehouse,
+        "select source_file, status from marts.fct_landing_files "
+        "where status in ('metadata', 'not read')",
+    ) == [(".optout-generate.json", "metadata")]

@@ -119,7 +119,10 @@
         {% set format = 'parquet' if lowered.endswith('.parquet') else ('csv' if lowered.endswith('.csv') or lowered.endswith('.csv.gz') else none) %}
         {% set entry = {'path': path, 'source_file': relative, 'source': parts[0] if parts | length > 1 else none,
                         'format': format, 'size': size, 'status': 'unread', 'reason': none} %}
-        {% if parts | length == 1 %}
+        {% if relative == '.optout-generate.json' %}
+            {#- `optout generate`'s record of the files it wrote (RECORD_NAME in orchestration/generator/files.py): not input -#}
+            {% do entry.update({'status': 'metadata', 'reason': 'optout generate\'s record of the files it wrote'}) %}
+        {% elif parts | length == 1 %}
             {% do entry.update({'reason': 'not inside a source folder'}) %}
         {% elif parts[0] not in sources %}
             {% set hint = landing_close_source(parts[0], sources) %}
