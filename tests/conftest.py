@@ -16,6 +16,24 @@ import pytest
 from orchestration.build import run_build
 from orchestration.config import Settings
 
+# Longest modules first: with `--dist loadfile` a module is one unit of work, and a long one
+# handed out last keeps one worker busy while the other has nothing left to do.
+SLOW_FIRST = (
+    "test_spark.py",
+    "test_spark_cluster.py",
+    "test_landing_faults.py",
+    "test_faults.py",
+    "test_incremental.py",
+    "test_dagster_partitions.py",
+    "test_dagster_postgres.py",
+    "test_cli.py",
+)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: modules stay whole
+
 
 def pytest_configure(config) -> None:
     # Before the test modules import the Dagster definitions: the partitions start where

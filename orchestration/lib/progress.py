@@ -102,7 +102,11 @@ class BuildProgress:
             self.stats = msg
         elif name == "FoundStats":
             self._print(f"dbt: {msg[0].lower()}{msg[1:]}")
-        elif name == "LogHookEndLine" and data.get("index") == data.get("total"):
+        elif (
+            name == "LogHookEndLine"
+            and data.get("index") == data.get("total")
+            and not self.results  # on-run-start's hooks, not on-run-end's
+        ):
             self._print(
                 f"  {'landing':<13} views over the files not loaded yet{'':<7} {self._elapsed()}"
             )
