@@ -219,7 +219,11 @@ def choose_preset(page: Page, label: str, period: Period, as_of: str = AS_OF) ->
 
 def choose_between(page: Page, start: str, end: str) -> None:
     click_option(page, "period", "Dates Between")
+    # Each date reruns the page; typing into a date input while that rerun redraws it can
+    # lose a keystroke, so each is typed once the page has settled on the previous one.
+    settled(page, "Shown: Dates Between ")
     set_date(page, "start", start)
+    settled(page, f"Shown: Dates Between {start} … ")
     set_date(page, "end", end)
     settled(page, f"Shown: Dates Between {start} … {end} ·")
 
