@@ -214,18 +214,27 @@ def neutralize_formula(value: object) -> object:
     return value
 
 
+def csv_rows(columns: list[str], rows: list[tuple], kind: ExportKind) -> list[tuple]:
+    """The rows as the CSV file holds them: timestamps as TIMESTAMP_FORMAT text (UTC),
+    empty values as None (the CLI's file and the dashboard's table)."""
+    stamps = {columns.index(name) for name in kind.timestamp_columns}
+    return [
+        tuple(
+            v.strftime(TIMESTAMP_FORMAT) if i in stamps and v is not None else v
+            for i, v in enumerate(row)
+        )
+        for row in rows
+    ]
+
+
 def render_csv(
     columns: list[str], rows: list[tuple], kind: ExportKind, escape_formulas: bool = False
 ) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    stamps = {columns.index(name) for name in kind.timestamp_columns}
-    for row in rows:
-        cells = [
-            "" if v is None else v.strftime(TIMESTAMP_FORMAT) if i in stamps else v
-            for i, v in enumerate(row)
-        ]
+    for row in csv_rows(columns, rows, kind):
+        cells = ["" if v is None else v for v in row]
         if escape_formulas:
             cells = [neutralize_formula(v) for v in cells]
         writer.writerow(cells)

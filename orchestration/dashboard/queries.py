@@ -719,16 +719,13 @@ def compliance_by_campaign(warehouse, limit: int = 10) -> pd.DataFrame:
 def opted_out_users(warehouse, date_range: DateRange) -> pd.DataFrame:
     """The rows of the users export of the range, as `optout export` writes them to CSV
     (timestamps as text in the file's format)."""
-    from orchestration.exports import TIMESTAMP_FORMAT, USERS, ExportError, query_export
+    from orchestration.exports import USERS, ExportError, csv_rows, query_export
 
     try:
         columns, rows = query_export(warehouse, USERS, date_range)
     except ExportError as exc:
         raise WarehouseUnavailable(str(exc)) from None
-    frame = pd.DataFrame(rows, columns=columns, dtype=object)
-    for column in USERS.timestamp_columns:
-        frame[column] = [None if v is None else v.strftime(TIMESTAMP_FORMAT) for v in frame[column]]
-    return frame
+    return pd.DataFrame(csv_rows(columns, rows, USERS), columns=columns)
 
 
 def export_kinds() -> list:
