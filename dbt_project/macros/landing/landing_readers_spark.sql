@@ -100,10 +100,9 @@
     {% set base = adapter.get_relation(database=none, schema='staging', identifier='base_messaging__' ~ source_name) %}
     {% if base is none %}{{ return('') }}{% endif %}
     {% set ledger = adapter.get_relation(database=none, schema='staging', identifier='landing_files__' ~ source_name) %}
-    {% set repeated = 'staging.landing_repeated__' ~ source_name %}
     {% if ledger is none %}
-        {% do run_query('drop table if exists ' ~ repeated) %}
-        {% do run_query('drop table if exists ' ~ base) %}
+        {% do spark__drop_repeated('staging', source_name) %}
+        {% do adapter.drop_relation(base) %}  {# and from dbt's relation cache #}
         {{ return('') }}
     {% endif %}
     {% set committed = run_query('select distinct _load_id from ' ~ ledger).columns[0].values() | list %}
@@ -114,7 +113,7 @@
     {% endfor %}
     {% if orphans %}
         {{ log("landing " ~ source_name ~ ": dropping " ~ orphans | length ~ " load(s) an interrupted build left unfinished", info=true) }}
-        {% do run_query('drop table if exists ' ~ repeated) %}
+        {% do spark__drop_repeated('staging', source_name) %}
         {% for load in orphans %}
             {% do run_query('alter table ' ~ base ~ ' drop if exists partition (_load_id = ' ~ spark__optout_sql_string(load) ~ ')') %}
         {% endfor %}

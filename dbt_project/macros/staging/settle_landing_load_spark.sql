@@ -30,7 +30,7 @@
     {% set scratch = this.schema ~ '.landing_scratch__' ~ source_name %}
     {% if flags.FULL_REFRESH or not is_incremental() %}
         {% do run_query('drop table if exists ' ~ ledger) %}
-        {% do run_query('drop table if exists ' ~ repeated) %}
+        {% do spark__drop_repeated(this.schema, source_name) %}
     {% endif %}
     {% do run_query('create table if not exists ' ~ ledger ~ ' (source_file string, format string, '
         ~ 'data_lines bigint, line_breaks_in_fields bigint, raw_rows bigint, read_mode string, '
@@ -76,6 +76,13 @@
 {# staging.landing_repeated__<source>: the valid rows of repeated keys, with their settled status. #}
 {% macro spark__repeated_relation(schema, source_name) %}
     {{ return(schema ~ '.landing_repeated__' ~ source_name) }}
+{% endmacro %}
+
+
+{# Dropped through the adapter, so that dbt's relation cache (read by spark__settle_keys) forgets it. #}
+{% macro spark__drop_repeated(schema, source_name) %}
+    {% set relation = adapter.get_relation(database=none, schema=schema, identifier='landing_repeated__' ~ source_name) %}
+    {% if relation is not none %}{% do adapter.drop_relation(relation) %}{% endif %}
 {% endmacro %}
 
 
