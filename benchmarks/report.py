@@ -10,6 +10,7 @@ from benchmarks.scales import (
     SCALES,
     SOURCES,
     TARGETS,
+    spark_prefix,
 )
 
 
@@ -338,6 +339,19 @@ def load_results(prefix: str = "") -> dict[str, dict]:
         path = RESULTS_DIR / f"{prefix}{scale}.json"
         if path.exists():
             found[scale] = json.loads(path.read_text())
+    return found
+
+
+def load_spark_results() -> dict[str, dict]:
+    """benchmarks.spark's results, labelled "<scale>" (one worker) or "<scale>, N workers",
+    by scale and then workers."""
+    found = {}
+    for scale in SCALES:
+        for workers in (1, 2, 4):
+            path = RESULTS_DIR / f"{spark_prefix(workers)}{scale}.json"
+            if path.exists():
+                label = scale if workers == 1 else f"{scale}, {workers} workers"
+                found[label] = json.loads(path.read_text())
     return found
 
 

@@ -40,10 +40,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.report import _peak, load_results, print_summary, render_doc
+from benchmarks.report import _peak, load_results, load_spark_results, print_summary, render_doc
 from benchmarks.scales import (
     BYTES_PER_USER_DAY,
     DEFAULT_END,
@@ -112,6 +113,7 @@ def measure(
     env: dict[str, str],
     logs: Path,
     memory_cap: int | None = None,
+    also: Callable[[], list[int]] | None = None,
 ) -> dict:
     """Run `command` in a fresh process group; wall and CPU time, peak memory.
 
@@ -121,6 +123,8 @@ def measure(
     every 0.2 s (a build is `optout` plus the `dbt` process it starts).
     memory_cap: the step runs under RLIMIT_AS (ulimit -v) of that many bytes and is
     killed if its tree RSS passes it; either way it is reported as did_not_fit.
+    also: the roots of other process trees the step uses, counted in its peak (a Spark
+    cluster's daemons and their executors); their CPU time is not in cpu_seconds.
     """
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"{name}.log"
@@ -151,7 +155,7 @@ def measure(
 
         def sample() -> None:
             while not done.wait(0.2):
-                rss = _tree_rss(process.pid)
+                rss = _tree_rss(process.pid) + sum(map(_tree_rss, also() if also else []))
                 peak["tree"] = max(peak["tree"], rss)
                 if memory_cap and rss > memory_cap and not peak["killed"]:
                     peak["killed"] = True
@@ -882,7 +886,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pandas peer and marts differ ({', '.join(failed)}): see {RESULTS_DIR}")
             status = 1
     if args.update_doc:
-        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_results("spark_")))
+        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_spark_results()))
         print(f"updated {DOC.relative_to(REPO)}")
     return status
 

@@ -59,3 +59,9 @@ TARGETS = {  # the build engine's targets, on a 2-core machine (docs/BENCHMARKS.
     "export_seconds": 1.0,
     "generator_seconds": 180.0,
 }
+
+
+def spark_prefix(workers: int | None) -> str:
+    """Result files of benchmarks.spark: spark_<scale>.json for one worker (or a local
+    Spark), spark<N>w_<scale>.json for N."""
+    return "spark_" if workers in (None, 1) else f"spark{workers}w_"

@@ -1,35 +1,42 @@
-"""Benchmark: the same data on DuckDB and on local Spark (dbt-spark, `method: session`).
+"""Benchmark: the same data on DuckDB and on a Spark standalone cluster through Thrift.
 
-    python -m benchmarks.spark --scale small|medium [--workdir DIR] [--master local[2]]
-        [--driver-memory 3g] [--update-doc]
+    python -m benchmarks.spark --scale small|medium [--workers 1] [--workdir DIR]
+        [--method thrift|session] [--driver-memory 3g] [--update-doc]
 
 Generates N days ending on END (as benchmarks.run does, same seed), holds END's daily files
-back, and measures in fresh processes (wall time, CPU time, peak memory of the whole
-process tree, the JVM included):
+back, starts a standalone cluster on this machine (orchestration/lib/spark_cluster.py: a
+Master, `--workers` Workers sharing the machine's cores, the Thrift server; `--method
+session` measures a local Spark inside dbt instead) and measures in fresh processes (wall
+time, CPU time of the client, peak memory of the client's process tree plus the cluster's
+daemons and executors):
 
 1. raw scan         DuckDB reads every column of every landing file once (the machine's
                     limit, as in benchmarks.run);
 2. duckdb full      `optout build --full-refresh` (OPTOUT_TARGET=duckdb);
 3. spark full       `optout build --full-refresh` (OPTOUT_TARGET=spark);
 4. spark increment  `optout build` on Spark after END's files are added;
-5. spark export     `optout export --range last_month --as-of END` reading Spark's marts;
+5. spark export     `optout export --range last_month --as-of END` through the Thrift server;
 then checks that both engines' marts hold the same number of rows, table by table.
 
-Results go to benchmarks/results/spark_<scale>.json; --update-doc regenerates
-docs/BENCHMARKS.md (its Spark section comes from these files).
+Results go to benchmarks/results/spark_<scale>.json (one worker) or
+spark<N>w_<scale>.json (N workers); --update-doc regenerates docs/BENCHMARKS.md (its Spark
+section comes from these files).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
+import socket
 import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.report import load_results, render_doc
+from benchmarks.report import load_results, load_spark_results, render_doc
 from benchmarks.run import (
     _require_ok,
     held_back_files,
@@ -40,7 +47,8 @@ from benchmarks.run import (
     step_env,
     versions,
 )
-from benchmarks.scales import DEFAULT_END, DOC, REPO, RESULTS_DIR, SCALES
+from benchmarks.scales import DEFAULT_END, DOC, REPO, RESULTS_DIR, SCALES, spark_prefix
+from orchestration.lib import spark_cluster
 
 
 def mart_row_counts(settings_env: dict[str, str]) -> dict[str, int]:
@@ -68,22 +76,61 @@ def spark_versions() -> dict[str, str | None]:
 def run(args: argparse.Namespace) -> dict:
     scale = SCALES[args.scale]
     workdir = (args.workdir or REPO / "benchmarks" / "data" / f"spark_{args.scale}").resolve()
-    raw, held, logs = workdir / "raw", workdir / "held_back", workdir / "logs"
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     env = step_env(workdir, 2, "3GB")
     env.update(
         {
+            # session: the warehouse; thrift: the build's lock and dbt's artifacts
             "OPTOUT_SPARK_WAREHOUSE": str(workdir / "spark-warehouse"),
             "OPTOUT_SPARK_MASTER": args.master,
             "OPTOUT_SPARK_DRIVER_MEMORY": args.driver_memory,
         }
     )
-    spark_env = {**env, "OPTOUT_TARGET": "spark"}
+    cluster = _cluster(args, workdir) if args.method == "thrift" else None
+    spark_env = {**env, "OPTOUT_TARGET": "spark", **(cluster.client_env() if cluster else {})}
     duck_env = {**env, "OPTOUT_TARGET": "duckdb"}
+    where = f"{args.workers} worker(s)" if cluster else args.master
+    print(f"spark benchmark {args.scale} ({where}): {scale.users:,} users x {scale.days} days")
+    with contextlib.ExitStack() as stack:
+        if cluster is not None:
+            spark_cluster.start(cluster)
+            stack.callback(spark_cluster.stop, cluster)
+        result = _measure_all(args, scale, workdir, spark_env, duck_env, cluster)
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _cluster(args: argparse.Namespace, workdir: Path) -> spark_cluster.Cluster:
+    """The machine's cores split between the workers; free loopback ports."""
+    cores = max(1, (os.cpu_count() or 2) // args.workers)
+    return spark_cluster.Cluster(
+        home=workdir / "cluster",
+        master_port=_free_port(),
+        thrift_port=_free_port(),
+        ui_port=_free_port(),
+        workers=args.workers,
+        worker_cores=cores,
+        worker_memory=args.worker_memory,
+        executor_memory=args.executor_memory,
+        driver_memory=args.driver_memory,
+    )
+
+
+def _measure_all(args, scale, workdir, spark_env, duck_env, cluster) -> dict:
+    raw, held, logs = workdir / "raw", workdir / "held_back", workdir / "logs"
     optout, end, steps = optout_command(), args.end_date, {}
-    print(f"spark benchmark {args.scale}: {scale.users:,} users x {scale.days} days in {workdir}")
+
+    def daemons() -> list[int]:
+        return [pid for pid in spark_cluster.status(cluster).values() if pid] if cluster else []
 
     steps["generator"] = measure(
         "generator",
@@ -104,13 +151,16 @@ def run(args: argparse.Namespace) -> dict:
     )
     _require_ok("raw_scan", steps["raw_scan"])
     for name, step_env_ in (("duckdb_full_build", duck_env), ("spark_full_build", spark_env)):
-        steps[name] = measure(name, [*optout, "build", "--full-refresh"], step_env_, logs)
+        also = daemons if step_env_ is spark_env else None
+        steps[name] = measure(
+            name, [*optout, "build", "--full-refresh"], step_env_, logs, also=also
+        )
         _require_ok(name, steps[name])
         print(f"  {name}: {steps[name]['wall_seconds']:.1f} s")
 
     move_files(held_files, held, raw)
     steps["spark_incremental_build"] = measure(
-        "spark_incremental_build", [*optout, "build"], spark_env, logs
+        "spark_incremental_build", [*optout, "build"], spark_env, logs, also=daemons
     )
     _require_ok("spark_incremental_build", steps["spark_incremental_build"])
     steps["spark_export"] = measure(
@@ -118,6 +168,7 @@ def run(args: argparse.Namespace) -> dict:
         [*optout, "export", "--range", "last_month", "--as-of", end],
         spark_env,
         logs,
+        also=daemons,
     )
     _require_ok("spark_export", steps["spark_export"])
 
@@ -136,20 +187,23 @@ def run(args: argparse.Namespace) -> dict:
         "users": scale.users,
         "days": scale.days,
         "end_date": end,
-        "master": args.master,
+        "method": args.method,
+        "master": cluster.master_url if cluster else args.master,
+        "workers": args.workers if cluster else None,
+        "worker_cores": cluster.worker_cores if cluster else None,
         "driver_memory": args.driver_memory,
         "machine": machine(),
         "versions": {**versions(), **spark_versions()},
         "steps": steps,
         "mart_rows": counts,
         "marts_with_different_row_counts": differing,
-        "command": f"python -m benchmarks.spark --scale {args.scale} --master '{args.master}' "
-        f"--driver-memory {args.driver_memory}",
+        "command": f"python -m benchmarks.spark --scale {args.scale} --method {args.method} "
+        + (f"--workers {args.workers} " if cluster else f"--master '{args.master}' ")
+        + f"--driver-memory {args.driver_memory}",
     }
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    (RESULTS_DIR / f"spark_{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n")
-    if not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
+    name = spark_prefix(args.workers if cluster else None)
+    (RESULTS_DIR / f"{name}{args.scale}.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
@@ -157,8 +211,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES))
     parser.add_argument("--workdir", type=Path)
-    parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--driver-memory", default="3g")
+    parser.add_argument("--method", choices=("thrift", "session"), default="thrift")
+    parser.add_argument("--workers", type=int, default=1, help="thrift: cluster workers")
+    parser.add_argument("--worker-memory", default="3g")
+    parser.add_argument("--executor-memory", default="2g")
+    parser.add_argument("--master", default="local[2]", help="session: the local master")
+    parser.add_argument("--driver-memory", default="3g", help="the Thrift server's, or dbt's")
     parser.add_argument("--seed", type=int, default=42)  # as benchmarks.run
     parser.add_argument("--end-date", default=DEFAULT_END)
     parser.add_argument("--keep", action="store_true", help="keep the data and warehouses")
@@ -173,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{result['marts_with_different_row_counts'] or 'none'}"
         )
     if args.update_doc:
-        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_results("spark_")))
+        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_spark_results()))
         print(f"wrote {DOC}")
     return 0
 

@@ -20,7 +20,6 @@ from orchestration.config import Settings
 # handed out last keeps one worker busy while the other has nothing left to do.
 SLOW_FIRST = (
     "test_spark.py",
-    "test_spark_cluster.py",
     "test_landing_faults.py",
     "test_faults.py",
     "test_incremental.py",

@@ -1,7 +1,9 @@
 """Incremental builds give the marts a full rebuild gives (docs/OPERATIONS.md).
 
 Files arrive day by day, one is late (a past day's events land with the last
-batch) and one is re-delivered; after each batch an incremental build runs.
+batch) and one is re-delivered; after each batch an incremental build runs. Two
+of those batches first meet a build killed mid-way (SIGKILL to its process
+group, after some of the state's tables took the batch in and others did not).
 The final warehouse must equal, row for row, a --full-refresh build of the same
 files.
 """
@@ -9,7 +11,11 @@ files.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import signal
+import subprocess
+import sys
 
 from conftest import build, query, query_state, settings_for, snapshot
 
@@ -18,6 +24,42 @@ from orchestration.generator import generate
 
 END = dt.date(2024, 3, 12)
 LATE_FILE = "events/events_2024-03-05.csv"
+# Batch -> the dbt line after which a build of it is killed: the base table of sends took
+# the batch in, other sources' not yet; then the first intermediate table was rebuilt,
+# the others not.
+KILL_AFTER = {
+    1: "OK created sql incremental model staging.base_messaging__sends ",
+    2: "OK created sql table model intermediate.",
+}
+
+
+def killed_build(settings, marker: str) -> None:
+    """`optout build`, SIGKILLed with its dbt as soon as dbt prints `marker`."""
+    env = {
+        **os.environ,
+        "OPTOUT_RAW_DIR": str(settings.raw_dir),
+        "OPTOUT_WAREHOUSE": str(settings.warehouse),
+        "OPTOUT_EXPORT_DIR": str(settings.export_dir),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "build", "--verbose"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    seen, lines = False, []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if marker in line:
+                seen = True
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert seen, f"no {marker.strip()!r}: nothing was killed mid-way\n" + "".join(lines[-40:])
 
 
 def test_day_by_day_builds_equal_a_full_refresh(tmp_path):
@@ -35,16 +77,16 @@ def test_day_by_day_builds_equal_a_full_refresh(tmp_path):
 
     daily = settings_for(tmp_path / "daily")
     delivered: set = set()
-    for until, extra in [
-        (dt.date(2024, 3, 7), []),
-        (dt.date(2024, 3, 10), []),
-        (END, [LATE_FILE]),
-    ]:
+    for number, (until, extra) in enumerate(
+        [(dt.date(2024, 3, 7), []), (dt.date(2024, 3, 10), []), (END, [LATE_FILE])]
+    ):
         for f in batch(until, exclude={LATE_FILE}) + [type(files[0])(e) for e in extra]:
             if f not in delivered:
                 (daily.raw_dir / f).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy(source / f, daily.raw_dir / f)
                 delivered.add(f)
+        if number in KILL_AFTER:
+            killed_build(daily, KILL_AFTER[number])
         build(daily)
     # A re-delivered copy of an early file, then one more incremental build.
     shutil.copy(

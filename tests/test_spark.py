@@ -1,15 +1,18 @@
-"""The same dbt project on Apache Spark (dbt-spark, `method: session`, a local Spark).
+"""The same dbt project on Apache Spark: a standalone cluster through its Thrift server.
 
-One landing zone, in a folder whose name holds [ ] * ? (paths are not globs), with synthetic
-days plus deliberate edge rows (time-zone offsets, fractional seconds on a window boundary,
-duplicates, a conflicting key, bad values, lines with too few fields, bytes that are not
-UTF-8, an unterminated quote, a quoted line break, a Parquet file, hidden files) is built on
-DuckDB and on Spark. Every published mart must be identical row for row, and every export
-byte-identical, whichever engine built and serves it. Then the second load (a re-delivered
-and a late file among it) comes with a Spark build that fails a test: it publishes nothing,
-and the marts it wrote, on staging appended to, equal DuckDB's on both loads. Two Spark
-builds in all, shared by the module (each costs minutes); the cluster (`method: thrift`)
-has its own module, tests/test_spark_cluster.py.
+One module-scoped cluster (a Master, one Worker and the Spark Thrift server, started from
+the pyspark wheel on free loopback ports; orchestration/lib/spark_cluster.py) serves every
+test here; `OPTOUT_TEST_SPARK_METHOD=session` runs the same tests on a local Spark inside
+dbt instead (`make test-spark`). One landing zone, in a folder whose name holds [ ] * ?
+(paths are not globs), with synthetic days plus deliberate edge rows (time-zone offsets,
+fractional seconds on a window boundary, duplicates, a conflicting key, bad values, lines
+with too few fields, bytes that are not UTF-8, an unterminated quote, a quoted line break,
+a Parquet file, hidden files) is built on DuckDB and on Spark. Every published mart must be
+identical row for row, and every export byte-identical, whichever engine built and serves
+it. Then the second load (a re-delivered and a late file among it) comes with a Spark build
+that fails a test: it publishes nothing, and the marts it wrote, on staging appended to,
+equal DuckDB's on both loads. Two Spark builds in all, shared by the module (each costs
+minutes).
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ import decimal
 import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,20 +36,16 @@ from conftest import COLUMNS, build, hidden_from_spark, settings_for, write_csv
 from orchestration.build import BuildError, run_build
 from orchestration.exports import KINDS, write_export
 from orchestration.generator import generate
-from orchestration.marts import mart_names, marts_source, read_marts
+from orchestration.lib import spark_cluster
+from orchestration.lib.spark_cluster import Cluster
+from orchestration.marts import mart_names, marts_source, read_marts, thrift_connect
 from orchestration.ranges import RANGES, resolve_range
 
-# The module's first test also runs its fixture: two Spark builds, minutes each on 2 cores and
-# several times that on a machine shared by other suites.
-# Left out of `make test` (two Spark builds are over ten minutes of CI's 20 on 2 cores):
-# `make test-spark` runs them (OPTOUT_TEST_SPARK=1).
-pytestmark = [
-    pytest.mark.timeout(2400),
-    pytest.mark.skipif(
-        os.environ.get("OPTOUT_TEST_SPARK") != "1",
-        reason="the Spark tests run with `make test-spark`",
-    ),
-]
+# The module's first test also runs its fixture: a cluster start and two Spark builds,
+# minutes each on 2 cores and more on a machine shared by other suites.
+pytestmark = pytest.mark.timeout(2400)
+METHOD = os.environ.get("OPTOUT_TEST_SPARK_METHOD", "thrift")
+thrift_only = pytest.mark.skipif(METHOD != "thrift", reason="a cluster's Thrift server")
 
 END = dt.date(2026, 1, 31)
 EDGE_OPTOUT = "edge-optout"
@@ -280,10 +281,54 @@ class Engines:
     published: object  # Spark's published build after the first load
     before: dict  # Spark's published marts after the first load
     failed: dict  # the build that failed a test: its error, and what readers saw after it
+    tables: Path  # Spark's Parquet folders: the cluster's warehouse, or the local one
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Engines:
+def cluster(tmp_path_factory):
+    """A standalone cluster on free loopback ports, stopped when the module is done (none
+    for the session method)."""
+    if METHOD != "thrift":
+        yield None
+        return
+    spark = Cluster(
+        home=tmp_path_factory.mktemp("spark-cluster"),
+        master_port=_free_port(),
+        thrift_port=_free_port(),
+        ui_port=_free_port(),
+        workers=1,
+        worker_cores=2,
+        worker_memory="2g",
+        executor_memory="1g",
+        driver_memory="1g",
+    )
+    try:
+        spark_cluster.start(spark)
+        yield spark
+    finally:
+        spark_cluster.stop(spark)
+    assert set(spark_cluster.status(spark).values()) == {None}  # every daemon stopped
+
+
+def _spark_settings(root: Path, raw: Path, cluster: Cluster | None):
+    settings = dataclasses.replace(
+        settings_for(root), raw_dir=raw, target="spark", spark_warehouse=root / "warehouse"
+    )
+    if cluster is None:
+        return dataclasses.replace(settings, spark_method="session", spark_driver_memory="1500m")
+    return dataclasses.replace(  # the local folder holds the build's lock and dbt's artifacts
+        settings, spark_method="thrift", spark_host=cluster.host, spark_port=cluster.thrift_port
+    )
+
+
+@pytest.fixture(scope="module")
+def built(cluster, tmp_path_factory) -> Engines:
     """Two Spark builds (each costs minutes): the first load, then the second load with a
     build that fails a test after its marts were written."""
     root = tmp_path_factory.mktemp("engines")
@@ -293,13 +338,8 @@ def built(tmp_path_factory) -> Engines:
     second = _second_load(raw, held)
     duck = dataclasses.replace(settings_for(root / "duckdb"), raw_dir=raw)
     duck_both = dataclasses.replace(settings_for(root / "duckdb-both"), raw_dir=raw)
-    spark = dataclasses.replace(
-        settings_for(root / "spark"),
-        raw_dir=raw,
-        target="spark",
-        spark_warehouse=root / "spark" / "warehouse",
-        spark_driver_memory="1500m",
-    )
+    spark = _spark_settings(root / "spark", raw, cluster)
+    tables = cluster.warehouse if cluster else spark.spark_warehouse  # the Parquet folders
     build(duck)
     build(duck_both)
     build(spark)
@@ -315,9 +355,9 @@ def built(tmp_path_factory) -> Engines:
         "error": str(error.value),
         "published": marts_source(spark).published(),
         "marts": _snapshot(spark),
-        "databases": sorted(p.name for p in spark.spark_warehouse.glob("marts__*.db")),
+        "databases": sorted(p.name for p in tables.glob("marts__*.db")),
     }
-    return Engines(duck, spark, duck_both, published, before, failed)
+    return Engines(duck, spark, duck_both, published, before, failed, tables)
 
 
 @pytest.fixture(scope="module")
@@ -694,22 +734,30 @@ def test_the_second_load_is_incremental_and_agrees_with_duckdb(built):
     """The failed build's own marts, built on the second load appended to the first (a
     re-delivered and a late file among it): every mart the retention windows do not touch
     equals DuckDB's, built on both loads, row for row."""
-    from orchestration.marts import _read_spark
-
-    spark = marts_source(built.spark)
     [failed] = [d for d in built.failed["databases"] if built.published.build_id not in d]
-    folder = built.spark.spark_warehouse / failed
+    folder = built.tables / failed
     compared = []
     for table in sorted(p.name for p in folder.iterdir() if p.is_dir()):
         if table in _RETENTION_MARTS:
             continue
-        columns, rows = _read_spark(spark, folder, f"select * from marts.{table}", None)
+        columns, rows = _unpublished_rows(built, folder, table)
         expected = _rows(built.duck_both, table)
         assert _comparable(table, columns, rows) == expected, table
         compared.append(table)
     assert len(compared) >= len(built.before) - len(_RETENTION_MARTS)
     # The second load changed the marts: the comparison is not the first load's again.
     assert _rows(built.duck_both, "fct_optouts") != built.before["fct_optouts"]
+
+
+def _unpublished_rows(built: Engines, folder: Path, table: str) -> tuple[list, list]:
+    """A table of a build's own marts database (folder), read through the engine."""
+    from orchestration.marts import _read_spark, _thrift_call, _thrift_query
+
+    spark = marts_source(built.spark)
+    if METHOD == "thrift":
+        database = folder.name.removesuffix(".db")
+        return _thrift_call(spark, _thrift_query, f"select * from {database}.{table}", {})
+    return _read_spark(spark, folder, f"select * from marts.{table}", None)
 
 
 def _parquet_rows(folder: Path, columns: list[str]) -> list[tuple]:
@@ -722,7 +770,7 @@ def test_each_load_is_a_partition_and_repeated_keys_are_settled_apart(built):
     read twice; the failed build's load is kept, its marts were not published), and the
     repeated keys (a re-delivered day of sends, the conflicting key) in the side table that
     settles them, not a ranking of every row."""
-    staging = built.spark.spark_warehouse / "staging.db"
+    staging = built.tables / "staging.db"
     partitions = sorted(
         p.name.split("=", 1)[1] for p in (staging / "base_messaging__sends").glob("_load_id=*")
     )
@@ -742,3 +790,94 @@ def test_each_load_is_a_partition_and_repeated_keys_are_settled_apart(built):
     [(both,)] = read_marts(built.duck_both, sql)[1]
     assert statuses["duplicate"] == both > first > 0  # the re-delivered day's rows
     assert statuses["conflict"] == 1  # edge-s4's first row lost to the later file's
+
+
+# --- the cluster: what BI tools and readers elsewhere see ----------------------------------
+
+
+def _spark_sql(cluster: Cluster, sql: str) -> list[tuple]:
+    """A query straight to the Thrift server (what a BI tool sees)."""
+    connection = thrift_connect(cluster.host, cluster.thrift_port)
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql)
+        return cursor.fetchall()
+    finally:
+        connection.close()
+
+
+@thrift_only
+def test_the_marts_views_point_at_the_published_build(built, cluster):
+    """What a BI tool reads (the `marts` views) is the build readers see, the failed
+    build's database beside it, never published."""
+    spark = built.spark
+    published = marts_source(spark).published()
+    assert published == built.published and published.build_id
+    views = _spark_sql(cluster, "show views in marts")
+    assert sorted(v[1] for v in views if not v[2]) == mart_names(spark)
+    assert (
+        _spark_sql(cluster, "select count(*) from marts.fct_optouts")
+        == read_marts(spark, "select count(*) from marts.fct_optouts")[1]
+    )
+    databases = [d[0] for d in _spark_sql(cluster, "show databases like 'marts__*'")]
+    assert sorted(f"{d}.db" for d in databases) == built.failed["databases"]
+
+
+# Run in a process of its own: any access to the forbidden folders raises.
+_NO_FILES = """
+import sys
+forbidden = tuple(sys.argv[1].split("|"))
+def guard(event, args):
+    if event in ("open", "os.listdir", "os.scandir", "os.mkdir") and args and isinstance(
+            args[0], (str, bytes)) and str(args[0]).startswith(forbidden):
+        raise PermissionError(f"{event} {args[0]}: the reader went to the file system")
+sys.addaudithook(guard)
+from orchestration.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@thrift_only
+def test_readers_need_no_access_to_the_warehouse_folder(engines, cluster, tmp_path):
+    """`optout export` and `optout status` through the Thrift server, in a process that may
+    not open anything under the cluster's folder or OPTOUT_SPARK_WAREHOUSE (unreadable)."""
+    duck, spark = engines
+    unreadable = tmp_path / "no-access"
+    unreadable.mkdir(mode=0)
+    env = {
+        **os.environ,
+        **spark.dbt_env(),
+        "OPTOUT_SPARK_WAREHOUSE": str(unreadable),
+        "OPTOUT_EXPORT_DIR": str(tmp_path / "exports"),
+    }
+    forbidden = f"{cluster.home}|{unreadable}"
+    run = [sys.executable, "-c", _NO_FILES, forbidden]
+    export = subprocess.run(
+        [*run, "export", "--kind", "status_changes", "--range", "last_month",
+         "--as-of", END.isoformat()],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert export.returncode == 0, export.stderr
+    [written] = (tmp_path / "exports").glob("*.csv")
+    expected = write_export(
+        dataclasses.replace(duck, export_dir=tmp_path / "duckdb"),
+        "status_changes",
+        resolve_range("last_month", as_of=END.isoformat()),
+        "csv",
+    )
+    assert written.read_bytes() == expected.path.read_bytes()
+    assert written.read_bytes().count(b"\n") > 1
+    status_run = subprocess.run(
+        [*run, "status"], env=env, capture_output=True, text=True, check=False
+    )
+    assert status_run.returncode == 0, status_run.stderr
+    assert "events" in status_run.stdout and " NO" not in status_run.stdout
+    # The guard works: the same reader told to read local files fails.
+    local = subprocess.run(
+        [*run, "status"],
+        env={**env, "OPTOUT_SPARK_METHOD": "session"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert local.returncode != 0
