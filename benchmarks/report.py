@@ -534,7 +534,7 @@ def spark_section(spark_results: dict[str, dict]) -> list[str]:
         "(`method: thrift`: a Master, N Workers sharing the 2 cores, the Thrift server; "
         "`--method session` measures a local Spark in dbt instead), then checks that both "
         "engines' marts hold the same number of rows (the row-for-row and byte-for-byte "
-        "comparison is `tests/test_spark.py`, in CI). Peak memory is the whole process "
+        "comparison is `tests/test_spark.py`, `make test-spark`). Peak memory is the whole process "
         "tree's plus the cluster's daemons and executors (JVMs included); CPU is the "
         "client's only.",
         "",
