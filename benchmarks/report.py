@@ -520,7 +520,11 @@ def _crossover(spark_results: dict[str, dict]) -> list[str]:
                     "distributing costs when it adds no cores (more executors, each with "
                     "less memory, and shuffles between them)."
                 )
-    return (lines or ["*Needs two one-worker scales (small and medium).*"]) + [""]
+    if len(one) < 2:
+        lines.insert(
+            0, "- *The fit and its projection need two one-worker scales (small and medium).*"
+        )
+    return lines + [""]
 
 
 def spark_section(spark_results: dict[str, dict]) -> list[str]:
