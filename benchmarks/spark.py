@@ -30,7 +30,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from importlib import metadata
@@ -54,6 +53,7 @@ from orchestration.lib import spark_cluster
 def mart_row_counts(settings_env: dict[str, str]) -> dict[str, int]:
     """Rows per mart, read through orchestration.marts with the given environment."""
     from orchestration.config import Settings
+    from orchestration.contract import hidden_from_spark
     from orchestration.marts import mart_names, read_marts
 
     settings = Settings.from_env(settings_env)
@@ -63,9 +63,7 @@ def mart_row_counts(settings_env: dict[str, str]) -> dict[str, int]:
             # Spark's file sources never list names starting with . or _ (the generator's
             # record among them; docs/DECISIONS.md): compare the files both engines list.
             files = read_marts(settings, "select source_file from marts.fct_landing_files")[1]
-            counts[table] = sum(
-                1 for (f,) in files if not any(p.startswith((".", "_")) for p in f.split("/"))
-            )
+            counts[table] = sum(1 for (f,) in files if not hidden_from_spark(f))
         else:
             counts[table] = read_marts(settings, f"select count(*) from marts.{table}")[1][0][0]
     return counts
@@ -113,20 +111,11 @@ def run(args: argparse.Namespace) -> dict:
     return result
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _cluster(args: argparse.Namespace, workdir: Path) -> spark_cluster.Cluster:
     """The machine's cores split between the workers; free loopback ports."""
     cores = max(1, (os.cpu_count() or 2) // args.workers)
-    return spark_cluster.Cluster(
-        home=workdir / "cluster",
-        master_port=_free_port(),
-        thrift_port=_free_port(),
-        ui_port=_free_port(),
+    return spark_cluster.Cluster.on_free_ports(
+        workdir / "cluster",
         workers=args.workers,
         worker_cores=cores,
         worker_memory=args.worker_memory,

@@ -49,3 +49,9 @@ def landing_sources() -> dict[str, SourceContract]:
 
 SOURCES: dict[str, SourceContract] = landing_sources()
 SOURCE_NAMES: tuple[str, ...] = tuple(SOURCES)
+
+
+def hidden_from_spark(source_file: str) -> bool:
+    """Spark's file sources skip names starting with . or _ (the generator's record too):
+    such landing files are in DuckDB's inventory only (docs/DECISIONS.md)."""
+    return any(part.startswith((".", "_")) for part in source_file.split("/"))

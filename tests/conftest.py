@@ -15,6 +15,8 @@ import pytest
 
 from orchestration.build import run_build
 from orchestration.config import Settings
+from orchestration.contract import hidden_from_spark  # noqa: F401 - for the tests
+from orchestration.lib.spark_cluster import free_port  # noqa: F401 - for the tests
 
 # Longest modules first: with `--dist loadfile` a module is one unit of work, and a long one
 # handed out last keeps one worker busy while the others have nothing left to do. Ordered by
@@ -280,9 +282,3 @@ def sample_project(tmp_path_factory) -> Settings:
     generate(settings.raw_dir, users=300, days=40, seed=7, end_date=SAMPLE_END_DATE)
     build(settings)
     return settings
-
-
-def hidden_from_spark(source_file: str) -> bool:
-    """Spark's file sources skip names starting with . or _ (the generator's record too):
-    such files are in DuckDB's landing inventory only."""
-    return any(part.startswith((".", "_")) for part in source_file.split("/"))

@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from orchestration.config import REPO_ROOT, DagsterSettings
 from orchestration.defs.dbt.assets import optout_dbt_models
@@ -47,12 +47,6 @@ QUERY = """
   assetNodes { assetKey { path } groupName }
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def default_signals() -> None:

@@ -15,7 +15,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import resources_for, settings_for, write_csv, write_landing_zone
+from conftest import free_port, resources_for, settings_for, write_csv, write_landing_zone
 from dagster import AssetKey, DagsterInstance, materialize
 
 from orchestration.config import REPO_ROOT, DagsterSettings
@@ -42,12 +41,6 @@ def postgres_bin() -> Path | None:
         return Path(initdb).resolve().parent
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

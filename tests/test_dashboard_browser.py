@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLE_END_DATE, query
+from conftest import SAMPLE_END_DATE, free_port, query
 from playwright.sync_api import Page, expect, sync_playwright
 
 from orchestration.ranges import DateRange, resolve_range
@@ -63,12 +63,6 @@ def _optout(*args: str) -> list[str]:
     return [sys.executable, "-m", "orchestration.cli", *args]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _default_signals() -> None:
     # The child must die on SIGTERM/SIGINT whatever the parent ignores.
     signal.signal(signal.SIGINT, signal.SIG_DFL)
@@ -81,7 +75,7 @@ def server(sample_project, tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.fail(f"CI runs the browser tests: install chromium ({INSTALL})")
     tmp = tmp_path_factory.mktemp("dashboard_server")
-    port = _free_port()
+    port = free_port()
     env = os.environ | {
         "OPTOUT_WAREHOUSE": os.fspath(sample_project.warehouse),
         "OPTOUT_EXPORT_DIR": os.fspath(tmp / "exports"),

@@ -23,7 +23,6 @@ import decimal
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -291,12 +290,6 @@ class Engines:
     tables: Path  # Spark's Parquet folders: the cluster's warehouse, or the local one
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """A standalone cluster on free loopback ports, stopped when the module is done (none
@@ -304,11 +297,8 @@ def cluster(tmp_path_factory):
     if METHOD != "thrift":
         yield None
         return
-    spark = Cluster(
-        home=tmp_path_factory.mktemp("spark-cluster"),
-        master_port=_free_port(),
-        thrift_port=_free_port(),
-        ui_port=_free_port(),
+    spark = Cluster.on_free_ports(
+        tmp_path_factory.mktemp("spark-cluster"),
         workers=1,
         worker_cores=2,
         worker_memory="2g",

@@ -58,6 +58,18 @@ class Cluster:
     executor_memory: str = "2g"
     driver_memory: str = "2g"  # the Thrift server: the driver of every query
 
+    @classmethod
+    def on_free_ports(cls, home: Path, host: str = "127.0.0.1", **settings) -> Cluster:
+        """A cluster under `home` whose master, Thrift server and UI take free ports."""
+        return cls(
+            home=home,
+            host=host,
+            master_port=free_port(host),
+            thrift_port=free_port(host),
+            ui_port=free_port(host),
+            **settings,
+        )
+
     @property
     def master_url(self) -> str:
         return f"spark://{self.host}:{self.master_port}"
@@ -125,6 +137,13 @@ def _daemon(cluster: Cluster, *args: str) -> None:
     )
     if done.returncode != 0:
         raise ClusterError(f"spark-daemon.sh {' '.join(args[:3])} failed: {done.stderr.strip()}")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on now (the kernel's pick), for daemons started next."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
 def _port_free(host: str, port: int) -> bool:
