@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,8 +77,10 @@ def dbt_build_args(
     as_of: str | None = None,
     full_refresh: bool = False,
     extra_vars: dict | None = None,
+    skip_tests: Sequence[str] = (),
 ) -> list[str]:
-    """Arguments of `dbt build` for a warehouse build."""
+    """Arguments of `dbt build` for a warehouse build; `skip_tests` names generic tests
+    (e.g. not_null) the build leaves out."""
     dbt_vars = dict(extra_vars or {})
     if as_of:
         dbt_vars["as_of"] = as_of
@@ -87,6 +89,8 @@ def dbt_build_args(
         args += ["--vars", json.dumps(dbt_vars, sort_keys=True)]
     if full_refresh:
         args.append("--full-refresh")
+    if skip_tests:
+        args += ["--exclude", *(f"test_name:{name}" for name in skip_tests)]
     return args
 
 
@@ -421,11 +425,14 @@ def run_build(
     allow_empty: bool = False,
     extra_vars: dict | None = None,
     force: bool = False,
+    skip_tests: Sequence[str] = (),
 ) -> bool:
     """Build and test every model (the `optout build` command); `through` loads only the
     landing files dated up to that day, `allow_empty` lets a landing zone without data
-    files build. Returns False, building nothing, when the published marts were built from
-    exactly these inputs (same landing files, code, vars) unless `force` or `full_refresh`.
+    files build, `skip_tests` leaves generic tests of those names out (the Spark tests do:
+    docs/DECISIONS.md). Returns False, building nothing, when the published marts were built
+    from exactly these inputs (same landing files, code, vars) unless `force` or
+    `full_refresh`.
 
     The same frame as the Dagster dbt assets (`warehouse_build`, `dbt_build_args`); dbt
     runs as a plain subprocess here, which spares the CLI dagster-dbt's start-up. dbt's
@@ -439,7 +446,9 @@ def run_build(
     args = [
         dbt_executable(),
         *progress.dbt_args,
-        *dbt_build_args(as_of=as_of, full_refresh=full_refresh, extra_vars=dbt_vars),
+        *dbt_build_args(
+            as_of=as_of, full_refresh=full_refresh, extra_vars=dbt_vars, skip_tests=skip_tests
+        ),
         "--target-path",
         os.fspath(target),
         "--log-path",
@@ -448,7 +457,10 @@ def run_build(
     fingerprint = None
     if settings.target == "duckdb":
         check_landing_zone(settings)
-        fingerprint = build_fingerprint(settings, {"as_of": as_of, **dbt_vars})
+        options = {"as_of": as_of, **dbt_vars}
+        if skip_tests:  # a build that tested less is not the same build
+            options["skip_tests"] = sorted(skip_tests)
+        fingerprint = build_fingerprint(settings, options)
         if not (force or full_refresh):
             built_at = up_to_date(settings, fingerprint)
             if built_at is not None:

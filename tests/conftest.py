@@ -160,6 +160,7 @@ def build(
     through: dt.date | str | None = None,
     full_refresh: bool = False,
     dbt_vars: dict | None = None,
+    skip_tests: tuple[str, ...] = (),
 ) -> Path:
     """A real `dbt build` through the CLI's code path; returns the warehouse file.
     `dbt_vars` adds dbt vars (e.g. retention_windows) to the build's --vars."""
@@ -172,6 +173,7 @@ def build(
             through=through,
             full_refresh=full_refresh,
             extra_vars=dbt_vars,
+            skip_tests=skip_tests,
         )
     except Exception:
         print("\n".join(lines[-60:]))

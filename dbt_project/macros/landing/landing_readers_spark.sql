@@ -101,7 +101,7 @@
     {% if base is none %}{{ return('') }}{% endif %}
     {% set ledger = adapter.get_relation(database=none, schema='staging', identifier='landing_files__' ~ source_name) %}
     {% if ledger is none %}
-        {% do spark__drop_repeated('staging', source_name) %}
+        {% do spark__drop_if_cached('staging', 'landing_repeated__' ~ source_name) %}
         {% do adapter.drop_relation(base) %}  {# and from dbt's relation cache #}
         {{ return('') }}
     {% endif %}
@@ -113,7 +113,7 @@
     {% endfor %}
     {% if orphans %}
         {{ log("landing " ~ source_name ~ ": dropping " ~ orphans | length ~ " load(s) an interrupted build left unfinished", info=true) }}
-        {% do spark__drop_repeated('staging', source_name) %}
+        {% do spark__drop_if_cached('staging', 'landing_repeated__' ~ source_name) %}
         {% for load in orphans %}
             {% do run_query('alter table ' ~ base ~ ' drop if exists partition (_load_id = ' ~ spark__optout_sql_string(load) ~ ')') %}
         {% endfor %}

@@ -149,7 +149,7 @@
     {% set raw_dir = (var('raw_dir') | string).rstrip('/') %}
     {% set path = raw_dir ~ '/' ~ source_file %}
     {% set header = landing_header_names(landing_csv_headers([path])[path]) %}
-    {% set field = '"(?:[^"]|"")*"|[^,"]*' %}
+    {% set field = landing_csv_field_regex() %}
     {% do run_query('delete from ' ~ this ~ ' where _load_id = ' ~ load ~ ' and source_file = ' ~ optout_sql_string(source_file)) %}
     {% do run_query("create or replace temp table optout_reread as
         with lines as (
