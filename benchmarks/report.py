@@ -478,7 +478,7 @@ def _crossover(spark_results: dict[str, dict]) -> list[str]:
         spark_fixed = spark[0] - spark_per * size[0]
         lines += [
             f"- **Measured on this machine (2 cores, one worker).** A Spark full build costs "
-            f"about {_s(spark_fixed)} whatever the size (dbt's ~750 statements, each planned "
+            f"about {_s(spark_fixed)} whatever the size (dbt's ~650 statements, each planned "
             f"and scheduled by the Thrift server's driver) plus {spark_per * 1e6:,.0f} µs per "
             f"user-day; DuckDB's costs {duck_per * 1e6:,.0f} µs per user-day on the same "
             f"cores ({small['scale']} and {big['scale']} fitted: "

@@ -365,6 +365,9 @@ def _thrift_published(cursor) -> Published | None:
     from pyhive import exc as hive_errors
 
     try:
+        # The connection is kept between reads, and its Spark session keeps the table's file
+        # list: without a refresh it would not see the builds published since (other sessions).
+        cursor.execute("refresh table published.builds")
         cursor.execute(
             "select build_id, published_at from published.builds order by published_at desc limit 1"
         )

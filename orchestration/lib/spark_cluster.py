@@ -57,7 +57,6 @@ class Cluster:
     worker_memory: str = "3g"
     executor_memory: str = "2g"
     driver_memory: str = "2g"  # the Thrift server: the driver of every query
-    conf: dict[str, str] = field(default_factory=dict)  # more --conf for the Thrift server
 
     @classmethod
     def on_free_ports(cls, home: Path, host: str = "127.0.0.1", **settings) -> Cluster:
@@ -251,7 +250,6 @@ def start(cluster: Cluster, timeout_s: float = 300) -> None:
             f"jdbc:derby:;databaseName={cluster.metastore};create=true"
         ),
         "spark.local.dir": os.fspath(cluster.home / "tmp"),
-        **cluster.conf,
     }
     args = ["submit", THRIFT_SERVER, "1", "--master", cluster.master_url]
     args += ["--name", "optout-thrift", "--driver-memory", cluster.driver_memory]
@@ -259,8 +257,6 @@ def start(cluster: Cluster, timeout_s: float = 300) -> None:
     # System.gc() when it drops one: a full GC per connection (dbt opens one per model and
     # test) unless the JVM ignores the call.
     java_options = f"-Dderby.system.home={cluster.logs} -XX:+DisableExplicitGC"
-    extra = confs.pop("spark.driver.extraJavaOptions", "")
-    java_options = f"{java_options} {extra}".strip()
     args += ["--driver-java-options", java_options]
     for key, value in confs.items():
         args += ["--conf", f"{key}={value}"]
