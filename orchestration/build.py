@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestration.config import DBT_PROJECT_DIR, Settings, lock_timeout
+from orchestration.lib.parse_state import PARSED_ENV, relative_paths, shared_parse_state
 from orchestration.lib.progress import BuildProgress
 
 
@@ -490,17 +491,31 @@ def run_build(
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_USE_COLORS": "true" if sys.stdout.isatty() else "false",
         }
+        cwd, parse_inputs = DBT_PROJECT_DIR, None
+        if settings.target == "duckdb":  # one parse for every warehouse (lib/parse_state.py)
+            cwd = settings.warehouse.parent
+            env.update(relative_paths(env, cwd))
+            args += ["--project-dir", os.fspath(DBT_PROJECT_DIR)]
+            parse_inputs = {
+                "env": {k: env.get(k) for k in PARSED_ENV},
+                "vars": dbt_vars,
+            }
         lines: list[str] = []
-        with subprocess.Popen(
-            args,
-            cwd=DBT_PROJECT_DIR,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # its own process group: stopped as a whole
-            pass_fds=(lock_fd,),  # dbt holds the lock as long as it runs
-        ) as process:
+        with (
+            shared_parse_state(target, parse_inputs)
+            if parse_inputs is not None
+            else contextlib.nullcontext(),
+            subprocess.Popen(
+                args,
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,  # its own process group: stopped as a whole
+                pass_fds=(lock_fd,),  # dbt holds the lock as long as it runs
+            ) as process,
+        ):
             assert process.stdout is not None
             try:
                 with _stop_child_on_signals(process):

@@ -280,6 +280,25 @@ def test_build_prints_one_line_per_layer_and_keeps_dbt_log(built):
     assert "rows: 5 raw = 3 clean + 1 quarantined + 1 duplicates" in done.stdout
 
 
+def test_a_new_warehouse_starts_from_the_last_parse_and_reads_its_own_landing_zone(built, tmp_path):
+    """A warehouse in another folder, on another landing zone: its first build does not
+    parse the project again (the module's build left the parse state), and it reads its
+    own landing zone, not the one the parse state was made with (docs/DECISIONS.md "One
+    parse for every warehouse")."""
+    first_root, _, _ = built
+    write_tiny_landing_zone(tmp_path / "raw")
+    other = {**OPTOUT_ROW, "change_id": "cc_other", "channel": "email",
+             "source": "unsubscribe_link", "keyword": ""}  # fmt: skip
+    write_csv(tmp_path / "raw" / "consent_changes" / "batch_3.csv", "consent_changes", [other])
+    done = optout(project_env(tmp_path), "build", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    log = (tmp_path / ".dbt_target" / "warehouse" / "dbt.log").read_text(encoding="utf-8")
+    assert "Partial parsing enabled" in log and "Starting full parse" not in log
+    optouts = "select optout_id from marts.fct_optouts order by 1"
+    assert query(tmp_path / "warehouse.duckdb", optouts) == [("cc1",), ("cc_other",)]
+    assert query(first_root / "warehouse.duckdb", optouts) == [("cc1",)]
+
+
 def test_build_verbose_prints_dbt_output(tmp_path):
     write_tiny_landing_zone(tmp_path / "raw")
     done = optout(project_env(tmp_path), "build", "--verbose", "--through", "2024-01-01")

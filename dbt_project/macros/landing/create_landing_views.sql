@@ -28,7 +28,7 @@
 #}
 {% macro create_landing_views() %}
     {% if not execute %}{{ return('') }}{% endif %}
-    {% set raw_dir = (var('raw_dir') | string).rstrip('/') %}
+    {% set raw_dir = landing_raw_dir() %}
     {% set entries = landing_list_entries(raw_dir) %}
     {% if entries is none %}
         {{ exceptions.raise_compiler_error(

@@ -124,7 +124,7 @@
     {% set quoted = [] %}
     {% for f in files %}{% do quoted.append(optout_sql_string(duckdb__glob_literal(f))) %}{% endfor %}
     {% set relation = 'read_parquet([' ~ quoted | join(', ') ~ "], union_by_name = true, filename = '_optout_path')" %}
-    {% set raw_dir = (var('raw_dir') | string).rstrip('/') %}
+    {% set raw_dir = landing_raw_dir() %}
     {{ return('select ' ~ landing_text_columns(spec, names, adapter.quote) ~ ', '
         ~ 'substr(_optout_path, ' ~ (raw_dir | length + 2) ~ ') as source_file from ' ~ relation) }}
 {% endmacro %}
@@ -167,7 +167,7 @@
         "select count(*) from duckdb_tables() where table_name = 'reject_errors' and temporary"
     ).rows[0][0] > 0 %}
     {% if not has_rejects %}{{ return(none) }}{% endif %}
-    {% set raw_dir = (var('raw_dir') | string).rstrip('/') %}
+    {% set raw_dir = landing_raw_dir() %}
     {# Several scans may have rejected the same line: one row per file line. #}
     {{ return("select
             substr(scans.file_path, " ~ (raw_dir | length + 2) ~ ") as source_file,

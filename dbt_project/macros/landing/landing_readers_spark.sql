@@ -223,7 +223,7 @@
 
 {# One reader per Parquet file, so each row's source_file is a literal (Spark's file names are URL-encoded). #}
 {% macro spark__landing_parquet_part(source_name, spec, files, names) %}
-    {% set raw_dir = (var('raw_dir') | string).rstrip('/') %}
+    {% set raw_dir = landing_raw_dir() %}
     {% set parts = [] %}
     {% for file in files %}
         {% set present = optout_column_names(spark__file_relation('parquet', file)).values() | list %}

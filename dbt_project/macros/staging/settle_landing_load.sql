@@ -146,7 +146,7 @@
     or has the wrong number of fields is an unreadable row with its text.
 #}
 {% macro duckdb__landing_reload_by_line(source_name, spec, source_file, load) %}
-    {% set raw_dir = (var('raw_dir') | string).rstrip('/') %}
+    {% set raw_dir = landing_raw_dir() %}
     {% set path = raw_dir ~ '/' ~ source_file %}
     {% set header = landing_header_names(landing_csv_headers([path])[path]) %}
     {% set field = landing_csv_field_regex() %}

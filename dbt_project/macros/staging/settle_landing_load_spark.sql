@@ -151,7 +151,7 @@
     swallowed the lines after it) the file is marked for a line-by-line read.
 #}
 {% macro spark__landing_read_rejects(source_name, spec, load, short, scratch) %}
-    {% set raw_dir = (var('raw_dir') | string).rstrip('/') %}
+    {% set raw_dir = landing_raw_dir() %}
     {% set selects = [] %}
     {% for file in short %}
         {% do selects.append('select * from global_temp.' ~ spark__landing_file_view('rejects', raw_dir ~ '/' ~ file.source_file)) %}
@@ -206,7 +206,7 @@
     copied to a scratch table first (Spark cannot overwrite what it reads).
 #}
 {% macro spark__landing_reload_by_line(source_name, spec, load, reload, scratch) %}
-    {% set raw_dir = (var('raw_dir') | string).rstrip('/') %}
+    {% set raw_dir = landing_raw_dir() %}
     {% set names = [] %}
     {% for file in reload %}{% do names.append(spark__optout_sql_string(file.source_file)) %}{% endfor %}
     {% do run_query('create table ' ~ scratch ~ ' using parquet as select * from ' ~ this ~ ' where _load_id = '
