@@ -61,8 +61,11 @@ run: manifest
 
 # Three workers on 2 cores, one test module each (modules share their fixture warehouse):
 # much of a test is dbt start-up and waiting on subprocesses, which a third worker fills.
+# --no-loadscope-reorder: hand modules out in the order tests/conftest.py gives (longest
+# first); xdist's default orders them by their number of tests, which left the long
+# Dagster modules for the end. --durations: the slowest, to keep that order right.
 test: manifest $(SPARK_STAMP)
-	$(BIN)/pytest -n 3 --dist loadfile
+	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
 # Spark: one standalone cluster through Thrift, three Spark builds compared with DuckDB
 # (tests/test_spark.py; 10 minutes on a quiet 2-core machine). Not part of `make test`: its

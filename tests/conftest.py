@@ -19,23 +19,27 @@ from orchestration.contract import hidden_from_spark  # noqa: F401 - for the tes
 from orchestration.lib.spark_cluster import free_port  # noqa: F401 - for the tests
 
 # Longest modules first: with `--dist loadfile` a module is one unit of work, and a long one
-# handed out last keeps one worker busy while the others have nothing left to do. Ordered by
-# their measured time in `make test` (2-core machine, 2026-12-01): landing_faults about
-# 370 s, dagster_postgres 340, dagster_partitions 260, faults 240, then 120-155 s each.
+# handed out last keeps one worker busy while the others have nothing left to do (the
+# Makefile keeps xdist from re-ordering them). Ordered by their measured time in `make
+# test` (2-core machine, 2026-12-01): landing_faults about 510 s, dagster_postgres 420,
+# faults 365, cli 210, then 185 down to 65 s.
 SLOW_FIRST = (
     "test_spark.py",  # skipped unless `make test-spark`, which runs it alone
     "test_landing_faults.py",
     "test_dagster_postgres.py",
-    "test_dagster_partitions.py",
     "test_faults.py",
-    "test_load_window.py",
-    "test_dagster_materialize.py",
-    "test_dashboard_browser.py",
     "test_cli.py",
     "test_incremental.py",
-    "test_dbt_invariants.py",
-    "test_freshness.py",
+    "test_dashboard_browser.py",
+    "test_dagster_partitions.py",
+    "test_load_window.py",
+    "test_dagster_cli_report.py",
     "test_metrics.py",
+    "test_dbt_invariants.py",
+    "test_dagster_materialize.py",
+    "test_freshness.py",
+    "test_dagster_alert_check.py",
+    "test_dagster_dev_smoke.py",
 )
 
 
