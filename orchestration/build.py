@@ -496,10 +496,10 @@ def run_build(
             cwd = settings.warehouse.parent
             env.update(relative_paths(env, cwd))
             args += ["--project-dir", os.fspath(DBT_PROJECT_DIR)]
-            parse_inputs = {
-                "env": {k: env.get(k) for k in PARSED_ENV},
-                "vars": dbt_vars,
-            }
+            # --vars are part of the parse too: builds given any (--through, --as-of)
+            # neither take nor leave a shared state (one file per day else).
+            shared = not (dbt_vars or as_of)
+            parse_inputs = {k: env.get(k) for k in PARSED_ENV} if shared else None
         lines: list[str] = []
         with (
             shared_parse_state(target, parse_inputs)

@@ -10,7 +10,8 @@ new warehouse (each test's, each tenant's) paid a full parse. Now:
   names alone (`relative_paths`), and the landing zone is read when the build runs
   (macros/landing/landing_raw_dir.sql), so the parse does not depend on where they are;
 - a target folder without parse state starts from the one last saved for the same
-  inputs (`shared_parse_state`).
+  profile settings (`shared_parse_state`; builds given --vars neither take nor leave one,
+  so there is one file per combination of settings, not one per --through day).
 
 dbt still checks all of it (its inputs, every file's checksum) and re-parses what
 differs, so a copied state can save a parse and never make a build use a stale one
