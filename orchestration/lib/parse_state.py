@@ -1,6 +1,6 @@
 """One dbt parse for the CLI builds of every DuckDB warehouse.
 
-dbt parses the whole project again (about 6 s of CPU, a quarter of a small build) when
+dbt parses the whole project again (about 9 s of CPU, a third of a small build) when
 the build's target folder holds no parse state (`partial_parse.msgpack`) or when anything
 the parse depends on differs from it: the profile as rendered, the env vars
 dbt_project.yml reads, the --vars. The warehouse's paths were in the first two, so each
@@ -31,7 +31,7 @@ from pathlib import Path
 from orchestration.config import DBT_PROJECT_DIR
 
 STATE_FILE = "partial_parse.msgpack"
-# Under the repository's dbt target folder (git ignores it), one file per set of inputs.
+# Under the repository's dbt target folder (git ignores it), one file per profile settings.
 SHARED = DBT_PROJECT_DIR / "target" / "parse_state"
 # The paths the profile renders (profiles.yml) when a build sets both: OPTOUT_WAREHOUSE
 # is then only a default, and stays absolute (it names the build's processes);
