@@ -502,9 +502,7 @@ def run_build(
             parse_inputs = {k: env.get(k) for k in PARSED_ENV} if shared else None
         lines: list[str] = []
         with (
-            shared_parse_state(target, parse_inputs)
-            if parse_inputs is not None
-            else contextlib.nullcontext(),
+            shared_parse_state(target, parse_inputs),
             subprocess.Popen(
                 args,
                 cwd=cwd,

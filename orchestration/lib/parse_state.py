@@ -55,11 +55,15 @@ def relative_paths(env: Mapping[str, str], folder: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def shared_parse_state(target: Path, inputs: Mapping[str, object]) -> Iterator[None]:
+def shared_parse_state(target: Path, inputs: Mapping[str, str | None] | None) -> Iterator[None]:
     """Around a dbt invocation with its target folder `target`: start from the shared
     parse state of these `inputs` (what the parse depends on) when the folder has none,
-    and share the folder's state afterwards. Best effort: failing to copy costs a parse."""
-    key = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    and share the folder's state afterwards; none: nothing shared. Best effort: failing to
+    copy costs a parse."""
+    if inputs is None:
+        yield
+        return
+    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
     shared = SHARED / f"{key[:16]}.msgpack"
     own = target / STATE_FILE
     if not own.exists():
