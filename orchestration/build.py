@@ -95,11 +95,13 @@ def dbt_build_args(
     return args
 
 
-def load_window_vars(through: dt.date | str | None) -> dict[str, str]:
-    """The dbt var that limits a build to the landing files dated up to `through` (a
-    partition's last day, `optout build --through`); none loads every file. dbt checks the
-    value again (macros/landing/load_window.sql)."""
-    return {"load_through": str(through)} if through else {}
+def load_window_env(through: dt.date | str | None) -> dict[str, str]:
+    """What limits a build to the landing files dated up to `through` (a partition's last
+    day, `optout build --through`); none loads every file. dbt checks the value again
+    (macros/landing/load_window.sql). An environment variable, not the var load_through:
+    --vars are part of dbt's parse state, so each new day would cost a full parse. Always
+    set, so a value left in the caller's environment never narrows a build."""
+    return {"OPTOUT_LOAD_THROUGH": str(through) if through else ""}
 
 
 def landing_vars(allow_empty: bool) -> dict[str, bool]:
@@ -226,17 +228,6 @@ def environ(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def dbt_resource():
-    """The DbtCliResource of the Dagster definitions (the CLI runs the same dbt directly)."""
-    from dagster_dbt import DbtCliResource
-
-    return DbtCliResource(
-        project_dir=os.fspath(DBT_PROJECT_DIR),
-        profiles_dir=os.fspath(DBT_PROJECT_DIR),
-        dbt_executable=dbt_executable(),
-    )
-
-
 def dbt_executable() -> str:
     """The dbt of this interpreter's environment (an un-activated venv works too), through
     `optout-dbt`, which makes it die with the build that started it."""
@@ -294,8 +285,32 @@ def warehouse_build(
             on_published()
 
 
+@contextlib.contextmanager
+def dbt_invocation(
+    settings: Settings, target: Path, through: dt.date | str | None, share_parse: bool
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    """Where a build's dbt runs and what it gets beyond os.environ (inside
+    `warehouse_build`), for `optout build` and the Dagster dbt assets alike. On DuckDB: in
+    the warehouse's folder, naming the files there by their names, and starting from the
+    shared parse state when `share_parse` (a build given --vars must not: they are part of
+    the parse) (lib/parse_state.py). `OPTOUT_DBT_CWD` tells optout-dbt where to run when
+    the caller cannot choose (dagster-dbt runs dbt in the project folder)."""
+    _ensure_folder(target, "dbt target")
+    env = load_window_env(through)
+    cwd, parse_inputs = DBT_PROJECT_DIR, None
+    if settings.target == "duckdb":
+        cwd = settings.warehouse.parent
+        env.update(relative_paths(os.environ, cwd))
+        if share_parse:
+            parse_inputs = {k: env.get(k, os.environ.get(k)) for k in PARSED_ENV}
+    env["OPTOUT_DBT_CWD"] = os.fspath(cwd)
+    with shared_parse_state(target, parse_inputs):
+        yield cwd, env
+
+
 def build_target_path(settings: Settings) -> Path:
-    """dbt's target folder of CLI builds, one per warehouse."""
+    """dbt's target folder of the builds of a warehouse (CLI and Dagster), one per
+    warehouse."""
     if settings.target == "spark":
         return (
             settings.spark_warehouse.parent
@@ -442,7 +457,7 @@ def run_build(
     # Per warehouse: concurrent builds of different warehouses must not share dbt's
     # artifacts, and a manifest must not meet another project state.
     target = build_target_path(settings)
-    dbt_vars = {**load_window_vars(through), **landing_vars(allow_empty), **(extra_vars or {})}
+    dbt_vars = {**landing_vars(allow_empty), **(extra_vars or {})}
     progress = BuildProgress(target, verbose=settings.verbose)
     args = [
         dbt_executable(),
@@ -459,6 +474,8 @@ def run_build(
     if settings.target == "duckdb":
         check_landing_zone(settings)
         options = {"as_of": as_of, **dbt_vars}
+        if through:
+            options["load_through"] = str(through)
         if skip_tests:  # a build that tested less is not the same build
             options["skip_tests"] = sorted(skip_tests)
         fingerprint = build_fingerprint(settings, options)
@@ -485,28 +502,21 @@ def run_build(
             _record_build(settings, fingerprint)
 
     with warehouse_build(settings, full_refresh=full_refresh, on_published=record) as lock_fd:
-        _ensure_folder(target, "dbt target")
         env = {
             **os.environ,
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
             "DBT_USE_COLORS": "true" if sys.stdout.isatty() else "false",
         }
-        cwd, parse_inputs = DBT_PROJECT_DIR, None
-        if settings.target == "duckdb":  # one parse for every warehouse (lib/parse_state.py)
-            cwd = settings.warehouse.parent
-            env.update(relative_paths(env, cwd))
-            args += ["--project-dir", os.fspath(DBT_PROJECT_DIR)]
-            # --vars are part of the parse too: builds given any (--through, --as-of)
-            # neither take nor leave a shared state (one file per day else).
-            shared = not (dbt_vars or as_of)
-            parse_inputs = {k: env.get(k) for k in PARSED_ENV} if shared else None
         lines: list[str] = []
         with (
-            shared_parse_state(target, parse_inputs),
+            dbt_invocation(settings, target, through, share_parse=not (dbt_vars or as_of)) as (
+                cwd,
+                invocation_env,
+            ),
             subprocess.Popen(
-                args,
+                [*args, "--project-dir", os.fspath(DBT_PROJECT_DIR)],
                 cwd=cwd,
-                env=env,
+                env={**env, **invocation_env},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -533,7 +543,7 @@ def run_build(
 
 
 # What dbt's output says, in the words a user can act on (first match wins).
-_OUR_MESSAGES = ("landing file ", "landing zone ", "var load_through ", "var as_of ")
+_OUR_MESSAGES = ("landing file ", "landing zone ", "load_through ", "var as_of ")
 
 
 def failure_summary(lines: list[str], settings: Settings) -> str:

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dagster import Definitions
 
-from orchestration.build import dbt_resource
 from orchestration.defs.dbt.assets import optout_dbt_models
 from orchestration.defs.dbt.checks import optout_alerts_latest_day
+from orchestration.defs.dbt.resources import dbt_resource
 from orchestration.defs.exports.assets import export_assets
 from orchestration.defs.jobs import optout_build_job, optout_exports_job
 from orchestration.defs.landing.assets import landing_assets

@@ -265,7 +265,7 @@ def query_dicts(warehouse: Path, sql: str, params=None) -> list[dict]:
 
 def resources_for(settings: Settings) -> dict:
     """The Dagster resources of a run against the project under `settings`."""
-    from orchestration.build import dbt_resource
+    from orchestration.defs.dbt.resources import dbt_resource
     from orchestration.defs.resources import OptoutSettings
 
     return {

@@ -10,6 +10,7 @@ from conftest import query, query_state, resources_for, settings_for, write_csv,
 from dagster import DagsterInstance, ExecuteInProcessResult, materialize
 from factories import consent_change, user
 
+from orchestration.build import build_target_path
 from orchestration.defs.dbt.assets import optout_dbt_models
 
 DAYS = ["2026-01-05", "2026-01-06", "2026-01-07", "2026-01-08", "2026-01-09"]
@@ -59,6 +60,15 @@ def batches(warehouse) -> dict[str, str]:
     return {file.removesuffix(".csv")[-10:]: batch for file, batch in rows}
 
 
+def last_dbt_log(settings) -> str:
+    """The log of the last dbt run in the warehouse's target folder (the CLI's), which dbt
+    rotates at 10 MB into dbt.log.1, .2, ..."""
+    logs = build_target_path(settings).glob("dbt.log*")
+    oldest_first = sorted(logs, key=lambda p: -int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+    text = "".join(path.read_text(encoding="utf-8") for path in oldest_first)
+    return text.rsplit("Running with dbt=", 1)[-1]
+
+
 def partitions_of(result: ExecuteInProcessResult, asset: str) -> set:
     return {
         e.partition
@@ -91,6 +101,9 @@ def test_partitions_and_a_single_run_backfill(tmp_path):
     assert sorted(loaded) == DAYS[:4]
     assert loaded[DAYS[2]] == loaded[DAYS[3]] != loaded[DAYS[0]] == loaded[DAYS[1]]
     assert partitions_of(backfill, "marts/fct_optouts") == {DAYS[2], DAYS[3]}
+    # Another day is not another parse (the window is not a --vars value).
+    second_run = last_dbt_log(settings)
+    assert "Partial parsing enabled" in second_run and "Starting full parse" not in second_run
 
     # A full refresh of D3 rebuilds from the files dated up to D3: D4's opt-out is gone.
     run(

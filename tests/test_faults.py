@@ -99,6 +99,14 @@ def cli_env(settings) -> dict[str, str]:
 def project(tmp_path_factory):
     settings = settings_for(tmp_path_factory.mktemp("faults"))
     write_landing_zone(settings.raw_dir, base_tables())
+    # Odd files that must load (test_empty_bom_and_crlf_files_load): an empty file, and
+    # one with a byte-order mark and CRLF line ends.
+    events = settings.raw_dir / "events"
+    (events / "empty.csv").write_bytes(b"")
+    (events / "bom_crlf.csv").write_bytes(
+        "\ufeffevent_id,user_id,event_name,occurred_at\r\n"
+        "e2,u1,app_open,2024-03-12T10:00:00Z\r\n".encode()
+    )
     build(settings)
     return settings
 
@@ -130,18 +138,9 @@ def test_unreadable_file_fails_the_build_and_keeps_the_marts(project, name, cont
     assert optouts(project.warehouse) == [("c1", "u1"), ("c2", "u2")]
 
 
-def test_empty_bom_and_crlf_files_load(tmp_path):
-    settings = settings_for(tmp_path)
-    write_landing_zone(settings.raw_dir, base_tables())
-    events = settings.raw_dir / "events"
-    (events / "empty.csv").write_bytes(b"")
-    (events / "bom_crlf.csv").write_bytes(
-        "\ufeffevent_id,user_id,event_name,occurred_at\r\n"
-        "e2,u1,app_open,2024-03-12T10:00:00Z\r\n".encode()
-    )
-    build(settings)
+def test_empty_bom_and_crlf_files_load(project):
     assert query_state(
-        settings.warehouse, "select event_id from staging.stg_messaging__events order by 1"
+        project.warehouse, "select event_id from staging.stg_messaging__events order by 1"
     ) == [("e1",), ("e2",)]
 
 

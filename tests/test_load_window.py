@@ -156,7 +156,7 @@ def test_malformed_load_through_fails_the_dbt_build_and_writes_nothing(tmp_path)
     with pytest.raises(BuildError):
         run_build(settings, through="2026-02-30", log=lines.append)  # bypasses the CLI check
     expected = (
-        "var load_through must be a calendar date as YYYY-MM-DD (the last landing day to "
+        "load_through must be a calendar date as YYYY-MM-DD (the last landing day to "
         "load), got: 2026-02-30"
     )
     assert any(line.strip() == expected for line in lines), lines[-20:]

@@ -1,7 +1,7 @@
 """Daily partitions of the dbt assets: a partition is a landing day (UTC).
 
-Materializing a partition builds with the dbt var `load_through` = its day, so only the
-landing files dated up to that day are loaded (macros/landing/load_window.sql); a backfill
+Materializing a partition builds with `load_through` = its day ($OPTOUT_LOAD_THROUGH), so
+only the landing files dated up to that day are loaded (macros/landing/load_window.sql); a backfill
 over a range is one run, one `dbt build`, through the range's last day. A day's partition is
 offered once the day has ended (Dagster's standard end offset).
 

@@ -5,6 +5,9 @@ the CLI and from Dagster's dbt resource alike: it asks the kernel to kill it whe
 parent dies (PR_SET_PDEATHSIG, which survives the exec), then becomes dbt. A build
 process that is killed, however, takes its dbt with it, so no dbt keeps writing the
 warehouse after its build's lock is gone.
+
+It runs dbt in $OPTOUT_DBT_CWD when set: dagster-dbt starts dbt in the project folder,
+and a build's dbt runs in the warehouse's (`orchestration.build.dbt_invocation`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ def main() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before the request took effect
         sys.exit(1)
+    cwd = os.environ.pop("OPTOUT_DBT_CWD", None)
+    if cwd:
+        os.chdir(cwd)
     dbt = Path(sys.executable).parent / "dbt"
     executable = os.fspath(dbt) if dbt.exists() else "dbt"
     os.execvp(executable, [executable, *sys.argv[1:]])

@@ -13,10 +13,19 @@
     - Pure Jinja (no SQL), so any adapter's landing macro can use it.
 #}
 
-{# The var as 'YYYY-MM-DD', or none (no limit); a malformed value fails the build. #}
+{#
+    The window's last day as 'YYYY-MM-DD', or none (no limit): var load_through
+    (a plain `dbt build --vars`), else $OPTOUT_LOAD_THROUGH, which `optout build`
+    and Dagster set (read when the build runs: a --vars value is part of dbt's
+    parse state, docs/DECISIONS.md "One parse for every warehouse"). A
+    malformed value fails the build.
+#}
 {% macro optout_load_through() %}
     {% set value = var('load_through', none) %}
-    {% if value is none or (value | string | trim) == '' %}{{ return(none) }}{% endif %}
+    {% if value is none or (value | string | trim) == '' %}
+        {% set value = env_var('OPTOUT_LOAD_THROUGH', '') %}
+    {% endif %}
+    {% if (value | string | trim) == '' %}{{ return(none) }}{% endif %}
     {# YAML reads an unquoted 2026-01-31 as a date: its string is the ISO form. #}
     {% set text = value | string | trim %}
     {% set match = modules.re.fullmatch('([0-9]{4})-([0-9]{2})-([0-9]{2})', text) %}
@@ -29,14 +38,15 @@
     {% endif %}
     {% if not valid %}
         {{ exceptions.raise_compiler_error(
-            "var load_through must be a calendar date as YYYY-MM-DD (the last landing day to load), got: "
+            "load_through must be a calendar date as YYYY-MM-DD (the last landing day to load), got: "
             ~ value) }}
     {% endif %}
     {{ return(text) }}
 {% endmacro %}
 
-{# on-run-start: check the var before anything is read or written. #}
+{# on-run-start: check the value before anything is read or written. #}
 {% macro optout_check_load_window() %}
+    {% if not execute %}{{ return('') }}{% endif %}
     {% do optout_load_through() %}
     {{ return('') }}
 {% endmacro %}
@@ -47,7 +57,7 @@
     {{ return(match.group(0) if match else none) }}
 {% endmacro %}
 
-{# true when the file is to be loaded by a build through var('load_through'). #}
+{# true when the file is to be loaded by a build through optout_load_through(). #}
 {% macro optout_file_in_load_window(file) %}
     {% set through = optout_load_through() %}
     {% set day = optout_file_date(file) %}

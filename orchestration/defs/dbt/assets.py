@@ -24,14 +24,15 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from orchestration.build import (
     BuildError,
     WarehouseBusyError,
+    build_target_path,
     dbt_build_args,
+    dbt_invocation,
+    environ,
     landing_vars,
-    load_window_vars,
     warehouse_build,
 )
 from orchestration.config import ConfigError
 from orchestration.defs.dbt.resources import (
-    DAGSTER_TARGET_PATH,
     DBT_PROJECT,
     describe_identity,
     expected_identity,
@@ -113,15 +114,20 @@ def optout_dbt_models(
     through = load_through(context)
     context.log.info(f"loading the landing files dated up to {through}")
     try:
-        with warehouse_build(settings, full_refresh=config.full_refresh):
+        dbt_vars = landing_vars(config.allow_empty)
+        target = build_target_path(settings)  # the CLI's: one parse state per warehouse
+        with (
+            warehouse_build(settings, full_refresh=config.full_refresh),
+            dbt_invocation(settings, target, through, share_parse=not (dbt_vars or as_of)) as (
+                _,
+                invocation_env,
+            ),
+            environ(invocation_env),  # dagster-dbt hands os.environ to dbt
+        ):
             invocation = dbt.cli(
-                dbt_build_args(
-                    as_of=as_of,
-                    full_refresh=config.full_refresh,
-                    extra_vars={**load_window_vars(through), **landing_vars(config.allow_empty)},
-                ),
+                dbt_build_args(as_of=as_of, full_refresh=config.full_refresh, extra_vars=dbt_vars),
                 context=context,
-                target_path=DAGSTER_TARGET_PATH,
+                target_path=target,
                 raise_on_error=False,
             )
             events = list(invocation.stream())
