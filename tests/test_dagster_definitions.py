@@ -178,7 +178,10 @@ def test_warehouse_writers_share_one_pool_of_one(tmp_path, monkeypatch):
         ]
         assert lane == [{"key": "optout/warehouse", "limit": 1}]
     for job_name in ("optout_build", "optout_exports"):
-        assert "optout/warehouse" in defs.resolve_job_def(job_name).tags
+        job = defs.resolve_job_def(job_name)
+        assert "optout/warehouse" in job.tags
+        # Steps in the run's process, one after the other: no Python start per step.
+        assert job.executor_def.name == "in_process"
 
 
 def test_manifest_does_not_depend_on_the_warehouse_path(tmp_path):

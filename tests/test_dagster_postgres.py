@@ -195,11 +195,18 @@ def test_a_cli_build_is_recorded_in_postgresql(project, postgres_url):
     assert [p for (p,) in partitions] == [d.isoformat() for d in days]
 
 
+def one_tick_cron() -> str:
+    """A cron for one minute of the day, 40 to 100 s from now: the daemon is up by then,
+    and no second tick queues more builds while the first runs."""
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=100)
+    return f"{at.minute} {at.hour} * * *"
+
+
 def test_the_daemon_ticks_the_schedule_and_runs_the_build(project, postgres_url):
-    """`dagster-daemon run` against the PostgreSQL instance, the build schedule set to every
-    minute: a tick is recorded and the build run it queued runs to success."""
-    env = env_for(project, postgres_url, OPTOUT_BUILD_CRON="* * * * *",
-                  OPTOUT_SCHEDULE_STATUS="running")  # fmt: skip
+    """`dagster-daemon run` against the PostgreSQL instance, the build schedule set to the
+    next minute: a tick is recorded and the build run it queued runs to success."""
+    env = env_for(project, postgres_url, OPTOUT_BUILD_CRON=one_tick_cron(),
+                  OPTOUT_SCHEDULE_TIMEZONE="UTC", OPTOUT_SCHEDULE_STATUS="running")  # fmt: skip
     log_path = project[1] / "daemon.log"
     with open(log_path, "wb") as log:
         daemon = subprocess.Popen(
