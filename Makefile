@@ -30,7 +30,7 @@ install: $(STAMP)
 SPARK_STAMP := $(VENV)/.installed-spark
 install-spark: $(SPARK_STAMP)
 
-$(SPARK_STAMP): requirements-spark.lock $(STAMP)
+$(SPARK_STAMP): requirements-spark.lock $(STAMP) | $(UV)
 	$(UV) pip install --quiet --python $(BIN)/python -r requirements-spark.lock
 	touch $(SPARK_STAMP)
 
@@ -39,10 +39,12 @@ ENGINE_STAMP := $(SPARK_STAMP)
 endif
 
 # uv installs the locked pins (about 70 s of pip's on a 2-core machine, a few with uv);
-# pip brings uv itself, at the version of UV_PIN.
-$(STAMP): requirements.lock pyproject.toml
+# pip brings uv itself, at the version of UV_PIN, also into a venv made before.
+$(UV):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check $(UV_PIN)
+
+$(STAMP): requirements.lock pyproject.toml | $(UV)
 	$(UV) pip install --quiet --python $(BIN)/python -r requirements.lock
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
