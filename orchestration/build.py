@@ -287,21 +287,26 @@ def warehouse_build(
 
 @contextlib.contextmanager
 def dbt_invocation(
-    settings: Settings, target: Path, through: dt.date | str | None, share_parse: bool
+    settings: Settings,
+    target: Path,
+    through: dt.date | str | None,
+    as_of: str | None,
+    dbt_vars: dict,
 ) -> Iterator[tuple[Path, dict[str, str]]]:
     """Where a build's dbt runs and what it gets beyond os.environ (inside
-    `warehouse_build`), for `optout build` and the Dagster dbt assets alike. On DuckDB: in
-    the warehouse's folder, naming the files there by their names, and starting from the
-    shared parse state when `share_parse` (a build given --vars must not: they are part of
-    the parse) (lib/parse_state.py). `OPTOUT_DBT_CWD` tells optout-dbt where to run when
-    the caller cannot choose (dagster-dbt runs dbt in the project folder)."""
+    `warehouse_build`), for `optout build` and the Dagster dbt assets alike; `as_of` and
+    `dbt_vars` are the build's --vars (`dbt_build_args`). On DuckDB: in the warehouse's
+    folder, naming the files there by their names, and starting from the shared parse
+    state unless the build has --vars (they are part of the parse; lib/parse_state.py).
+    `OPTOUT_DBT_CWD` tells optout-dbt where to run when the caller cannot choose
+    (dagster-dbt runs dbt in the project folder)."""
     _ensure_folder(target, "dbt target")
     env = load_window_env(through)
     cwd, parse_inputs = DBT_PROJECT_DIR, None
     if settings.target == "duckdb":
         cwd = settings.warehouse.parent
         env.update(relative_paths(os.environ, cwd))
-        if share_parse:
+        if not (dbt_vars or as_of):
             parse_inputs = {k: env.get(k, os.environ.get(k)) for k in PARSED_ENV}
     env["OPTOUT_DBT_CWD"] = os.fspath(cwd)
     with shared_parse_state(target, parse_inputs):
@@ -509,10 +514,7 @@ def run_build(
         }
         lines: list[str] = []
         with (
-            dbt_invocation(settings, target, through, share_parse=not (dbt_vars or as_of)) as (
-                cwd,
-                invocation_env,
-            ),
+            dbt_invocation(settings, target, through, as_of, dbt_vars) as (cwd, invocation_env),
             subprocess.Popen(
                 [*args, "--project-dir", os.fspath(DBT_PROJECT_DIR)],
                 cwd=cwd,

@@ -1,4 +1,4 @@
-"""One dbt parse for the CLI builds of every DuckDB warehouse.
+"""One dbt parse for the builds (CLI and Dagster) of every DuckDB warehouse.
 
 dbt parses the whole project again (about 9 s of CPU, a third of a small build) when
 the build's target folder holds no parse state (`partial_parse.msgpack`) or when anything
@@ -10,8 +10,10 @@ new warehouse (each test's, each tenant's) paid a full parse. Now:
   names alone (`relative_paths`), and the landing zone is read when the build runs
   (macros/landing/landing_raw_dir.sql), so the parse does not depend on where they are;
 - a target folder without parse state starts from the one last saved for the same
-  profile settings (`shared_parse_state`; builds given --vars neither take nor leave one,
-  so there is one file per combination of settings, not one per --through day).
+  profile settings (`shared_parse_state`; builds given --vars, `--as-of` or
+  `--allow-empty`, neither take nor leave one, and the load window is not a var:
+  orchestration/build.py `load_window_env`), so there is one file per combination of
+  settings.
 
 dbt still checks all of it (its inputs, every file's checksum) and re-parses what
 differs, so a copied state can save a parse and never make a build use a stale one

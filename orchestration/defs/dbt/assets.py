@@ -118,10 +118,7 @@ def optout_dbt_models(
         target = build_target_path(settings)  # the CLI's: one parse state per warehouse
         with (
             warehouse_build(settings, full_refresh=config.full_refresh),
-            dbt_invocation(settings, target, through, share_parse=not (dbt_vars or as_of)) as (
-                _,
-                invocation_env,
-            ),
+            dbt_invocation(settings, target, through, as_of, dbt_vars) as (_, invocation_env),
             environ(invocation_env),  # dagster-dbt hands os.environ to dbt
         ):
             invocation = dbt.cli(
