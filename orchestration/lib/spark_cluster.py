@@ -41,6 +41,12 @@ SQL_DEFAULTS = {
 }
 
 
+# The driver's and executors' collector, not G1: in a test build G1's threads took 28 s of
+# the driver's CPU (the parallel collector's 8 s), and the build ran 16-24 % faster
+# (docs/DECISIONS.md "The Spark tests").
+PARALLEL_GC = "-XX:+UseParallelGC"
+
+
 class ClusterError(RuntimeError):
     """The cluster did not start or stop; the message says why and where the logs are."""
 
@@ -250,16 +256,14 @@ def start(cluster: Cluster, timeout_s: float = 300) -> None:
             f"jdbc:derby:;databaseName={cluster.metastore};create=true"
         ),
         "spark.local.dir": os.fspath(cluster.home / "tmp"),
+        "spark.executor.extraJavaOptions": PARALLEL_GC,
     }
     args = ["submit", THRIFT_SERVER, "1", "--master", cluster.master_url]
     args += ["--name", "optout-thrift", "--driver-memory", cluster.driver_memory]
     # Hive's embedded metastore opens a DataNucleus factory per session and calls
     # System.gc() when it drops one: a full GC per connection (dbt opens one per model and
     # test) unless the JVM ignores the call.
-    # The parallel collector, not G1: on 2 cores G1's concurrent threads took a quarter of
-    # the driver's CPU; a test build ran 16-24 % faster (docs/DECISIONS.md "The Spark tests").
-    java_options = f"-Dderby.system.home={cluster.logs} -XX:+DisableExplicitGC -XX:+UseParallelGC"
-    confs["spark.executor.extraJavaOptions"] = "-XX:+UseParallelGC"
+    java_options = f"-Dderby.system.home={cluster.logs} -XX:+DisableExplicitGC {PARALLEL_GC}"
     args += ["--driver-java-options", java_options]
     for key, value in confs.items():
         args += ["--conf", f"{key}={value}"]
