@@ -32,7 +32,12 @@ from orchestration.defs.landing.assets import landing_assets
 from orchestration.lib.instance import write_instance
 
 BIN = Path(sys.executable).parent
-DAEMON_TIMEOUT_S = 480
+# The tick comes 70-130 s after the daemon starts (one_tick_cron); the run it queues takes
+# about 70 s on a quiet 2-core machine and was seen past 380 s on a busy CI one, where a
+# single 480 s deadline cut it off. So: a deadline for the tick and its run to appear, and
+# a longer one from then for the run to finish. Both only bound a failure's wait.
+TICK_TIMEOUT_S = 360
+RUN_TIMEOUT_S = 900
 
 
 def postgres_bin() -> Path | None:
@@ -196,9 +201,11 @@ def test_a_cli_build_is_recorded_in_postgresql(project, postgres_url):
 
 
 def one_tick_cron() -> str:
-    """A cron for one minute of the day, 40 to 100 s from now: the daemon is up by then,
-    and no second tick queues more builds while the first runs."""
-    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=100)
+    """A cron for one minute of the day, 70 to 130 s from now: no second tick queues more
+    builds while the first runs. The daemon must be up by then: a schedule first seen
+    after its tick's time skips it (its state starts at the daemon's first look; 16 s
+    after the start here, 3-4 times that on a busy machine)."""
+    at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=130)
     return f"{at.minute} {at.hour} * * *"
 
 
@@ -218,8 +225,8 @@ def test_the_daemon_ticks_the_schedule_and_runs_the_build(project, postgres_url)
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + DAEMON_TIMEOUT_S
-        ticks, runs = [], []
+        deadline = time.monotonic() + TICK_TIMEOUT_S
+        ticks, runs, launched = [], [], False
         while time.monotonic() < deadline and daemon.poll() is None:
             time.sleep(3)
             if not pg(postgres_url, "select 1 from pg_tables where tablename = 'job_ticks'"):
@@ -236,6 +243,8 @@ def test_the_daemon_ticks_the_schedule_and_runs_the_build(project, postgres_url)
             )
             if any(status in ("SUCCESS", "FAILURE") for (status,) in runs):
                 break
+            if runs and not launched:
+                launched, deadline = True, time.monotonic() + RUN_TIMEOUT_S
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(daemon.pid, signal.SIGTERM)
@@ -245,5 +254,6 @@ def test_the_daemon_ticks_the_schedule_and_runs_the_build(project, postgres_url)
             os.killpg(daemon.pid, signal.SIGKILL)
             daemon.wait(timeout=10)
     tail = log_path.read_text(errors="replace")[-4000:]
-    assert ("SUCCESS",) in ticks, tail
-    assert ("SUCCESS",) in runs, (runs, tail)
+    assert ("SUCCESS",) in ticks, f"no schedule tick within {TICK_TIMEOUT_S} s:\n{tail}"
+    assert runs, f"the tick queued no run within {TICK_TIMEOUT_S} s:\n{tail}"
+    assert ("SUCCESS",) in runs, (f"the run did not succeed within {RUN_TIMEOUT_S} s", runs, tail)
