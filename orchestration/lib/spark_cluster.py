@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class Cluster:
     worker_memory: str = "3g"
     executor_memory: str = "2g"
     driver_memory: str = "2g"  # the Thrift server: the driver of every query
+    conf: Mapping[str, str] = field(default_factory=dict)  # more Thrift-server settings
 
     @classmethod
     def on_free_ports(cls, home: Path, host: str = "127.0.0.1", **settings) -> Cluster:
@@ -257,6 +259,7 @@ def start(cluster: Cluster, timeout_s: float = 300) -> None:
         ),
         "spark.local.dir": os.fspath(cluster.home / "tmp"),
         "spark.executor.extraJavaOptions": PARALLEL_GC,
+        **cluster.conf,
     }
     args = ["submit", THRIFT_SERVER, "1", "--master", cluster.master_url]
     args += ["--name", "optout-thrift", "--driver-memory", cluster.driver_memory]
