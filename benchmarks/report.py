@@ -527,6 +527,30 @@ def _crossover(spark_results: dict[str, dict]) -> list[str]:
     return lines + [""]
 
 
+def _spark_dbt_lines(steps: dict, threads: int = 2) -> list[str]:
+    """dbt's own times of the Spark builds, and the floor the tests set for an incremental
+    build (each test is a Spark job of its own, whatever the rows it reads)."""
+    full = steps["spark_full_build"].get("dbt")
+    incremental = steps["spark_incremental_build"].get("dbt")
+    if not full or not incremental:
+        return []
+    lines = []
+    for label, dbt in (("full", full), ("incremental", incremental)):
+        lines.append(
+            f"- dbt in the Spark {label} build: elapsed {_s(dbt['dbt_elapsed_seconds'])}; "
+            f"{dbt['models']} models {_s(dbt['model_seconds'])}, {dbt['tests']} tests "
+            f"{_s(dbt['test_seconds'])} (summed over dbt's {threads} threads)."
+        )
+    floor = incremental["test_seconds"] / threads
+    full_wall = steps["spark_full_build"]["wall_seconds"]
+    lines.append(
+        f"- The incremental build's tests alone, spread over {threads} threads, take about "
+        f"{_s(floor)}: {_pct(floor / full_wall)} of the full build, a floor for any incremental "
+        "build that runs every test."
+    )
+    return lines
+
+
 def spark_section(spark_results: dict[str, dict]) -> list[str]:
     """DuckDB and Spark on the same files (benchmarks/spark.py)."""
     lines = [
@@ -575,6 +599,7 @@ def spark_section(spark_results: dict[str, dict]) -> list[str]:
             f"{_x(duck['wall_seconds'] / scan_s)}).",
             f"- Spark incremental day ÷ Spark full build: {_pct(incremental)} (target ≤ "
             f"{_pct(SPARK_INCREMENTAL_TARGET)}: {met}).",
+            *_spark_dbt_lines(steps),
             "- Mart row counts: "
             + ("identical on both engines." if not differing else f"DIFFER in {differing}."),
             f"- Command: `{result['command']}`; Python packages: "

@@ -38,6 +38,7 @@ from pathlib import Path
 from benchmarks.report import load_results, load_spark_results, render_doc
 from benchmarks.run import (
     _require_ok,
+    dbt_model_timings,
     held_back_files,
     machine,
     measure,
@@ -47,6 +48,8 @@ from benchmarks.run import (
     versions,
 )
 from benchmarks.scales import DEFAULT_END, DOC, REPO, RESULTS_DIR, SCALES, spark_prefix
+from orchestration.build import build_target_path
+from orchestration.config import Settings
 from orchestration.lib import spark_cluster
 
 
@@ -150,6 +153,8 @@ def _measure_all(args, scale, workdir, spark_env, duck_env, cluster) -> dict:
         logs,
     )
     _require_ok("raw_scan", steps["raw_scan"])
+    # dbt's time per node of the Spark builds: what of a build is its tests.
+    spark_target = build_target_path(Settings.from_env(spark_env))
     for name, step_env_ in (("duckdb_full_build", duck_env), ("spark_full_build", spark_env)):
         also = daemons if step_env_ is spark_env else None
         steps[name] = measure(
@@ -157,12 +162,14 @@ def _measure_all(args, scale, workdir, spark_env, duck_env, cluster) -> dict:
         )
         _require_ok(name, steps[name])
         print(f"  {name}: {steps[name]['wall_seconds']:.1f} s")
+    steps["spark_full_build"]["dbt"] = dbt_model_timings(spark_target)
 
     move_files(held_files, held, raw)
     steps["spark_incremental_build"] = measure(
         "spark_incremental_build", [*optout, "build"], spark_env, logs, also=daemons
     )
     _require_ok("spark_incremental_build", steps["spark_incremental_build"])
+    steps["spark_incremental_build"]["dbt"] = dbt_model_timings(spark_target)
     steps["spark_export"] = measure(
         "spark_export",
         [*optout, "export", "--range", "last_month", "--as-of", end],

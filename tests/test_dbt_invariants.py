@@ -8,7 +8,8 @@ against the copy and expects dbt to report each selected test failed (not errore
 Landing zone, opt-outs at T = 2024-03-10T12:00:00Z:
   u1  push opt-out c1 at T; events 2 h and 2 days before, one push, one interaction
   u2  sms opt-in c2a (03-01), opt-out c2b (03-09T08:00Z), one event after
-  u3  email opt-in c3 (03-05)
+  u3  email opt-in c3 (03-05), opt-in on `all` c3all (03-07T06:00Z): on 03-07 the `all`
+      denominator is u2 (sms) and u3 (email), 2
 """
 
 from __future__ import annotations
@@ -80,12 +81,20 @@ TABLES = {
             status="opted_in",
             changed_at="2024-03-05T00:00:00Z",
         ),
+        consent_change(
+            change_id="c3all",
+            user_id="u3",
+            channel="all",
+            status="opted_in",
+            changed_at="2024-03-07T06:00:00Z",
+        ),
     ],
 }
 
 RECONCILIATION = "assert_reconciliation_balances"
 ONE_ROW = "assert_one_row_per_optout"
 OPTINS = "assert_optouts_daily_optins_match_status_changes"
+ALL_ONCE = "assert_optouts_daily_all_counts_each_user_once"
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +107,7 @@ def project(tmp_path_factory) -> Settings:
 
 def test_fixture_feeds_every_invariant(project):
     """The breaks below need rows to break: 2 opt-outs, retain/churn rows of c1 for every
-    window, opt-ins on two days, all six sources reconciled."""
+    window, opt-ins on three days, an `all` row, all six sources reconciled."""
     wh = project.warehouse
     assert query(wh, "select optout_id from marts.fct_optouts order by 1") == [("c1",), ("c2b",)]
     assert query(
@@ -111,7 +120,12 @@ def test_fixture_feeds_every_invariant(project):
     ) == [
         (dt.date(2024, 3, 1), "sms", 1),
         (dt.date(2024, 3, 5), "email", 1),
+        (dt.date(2024, 3, 7), "all", 1),
     ]
+    assert query(
+        wh,
+        "select date, opted_in_users_at_start from marts.agg_optouts_daily where channel = 'all'",
+    ) == [(dt.date(2024, 3, 7), 2)]
     assert query(wh, "select count(*) from marts.agg_load_reconciliation") == [(6,)]
 
 
@@ -142,7 +156,8 @@ def dbt_test(settings: Settings, warehouse, root, *selected: str) -> dict[str, s
 # Each case breaks one input of each singular test it names, and only that test's:
 # agg_load_reconciliation is read by RECONCILIATION alone, the opt-in rows of
 # fct_status_changes and agg_optouts_daily.optins by OPTINS alone, fct_optouts and the
-# per-opt-out marts by ONE_ROW (of those three). One dbt invocation runs the named tests
+# per-opt-out marts by ONE_ROW, agg_optouts_daily.opted_in_users_at_start and
+# fct_consent_history by ALL_ONCE (of those four). One dbt invocation runs the named tests
 # and each must be reported failed.
 BREAKS = {
     "source-row-missing/last-events-row-missing/optin-missing": {
@@ -163,12 +178,16 @@ BREAKS = {
         ONE_ROW: "delete from marts.fct_optouts",
         OPTINS: "delete from marts.fct_status_changes where status = 'opted_in'",
     },
-    "user-differs": {
+    "user-differs/all-user-counted-twice": {
         ONE_ROW: "update marts.fct_last_campaign set user_id = 'u2' where optout_id = 'c1'",
+        # What a split island gives: a user opted in on two channels counted twice.
+        ALL_ONCE: "update marts.agg_optouts_daily set opted_in_users_at_start = 3 "
+        "where channel = 'all'",
     },
-    "channel-differs": {
+    "channel-differs/all-stretch-missing": {
         ONE_ROW: "update marts.fct_push_before_optout_7d set channel = 'email' "
         "where optout_id = 'c1'",
+        ALL_ONCE: "delete from marts.fct_consent_history where change_id = 'c2a'",
     },
     "time-differs": {
         ONE_ROW: "update marts.fct_last_events_retain_churn "
