@@ -74,8 +74,8 @@ run: manifest
 test: manifest $(SPARK_STAMP)
 	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
-# The Spark tests alone (tests/test_spark.py, also in `make test`; about 8 minutes on a quiet
-# 2-core machine): one standalone cluster through Thrift, Spark builds compared with DuckDB.
+# The Spark tests alone (tests/test_spark.py, also in `make test`): one standalone cluster
+# through Thrift, Spark builds compared with DuckDB.
 test-spark: manifest $(SPARK_STAMP)
 	$(BIN)/pytest tests/test_spark.py
 

@@ -24,7 +24,7 @@ from orchestration.lib.spark_cluster import free_port  # noqa: F401 - for the te
 # test` (2-core machine, 2026-12-01): landing_faults about 510 s, dagster_postgres 420,
 # faults 365, cli 210, then 185 down to 65 s.
 SLOW_FIRST = (
-    "test_spark.py",  # a cluster and three Spark builds: about 15 minutes inside `make test`
+    "test_spark.py",  # a cluster, three Spark builds: fixture 606 s, full refresh 161 s in CI
     "test_landing_faults.py",
     "test_dagster_postgres.py",
     "test_faults.py",
