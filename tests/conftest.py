@@ -16,7 +16,7 @@ import pytest
 from orchestration.build import run_build
 from orchestration.config import Settings
 from orchestration.contract import hidden_from_spark  # noqa: F401 - for the tests
-from orchestration.lib.spark_cluster import free_port  # noqa: F401 - for the tests
+from orchestration.lib.ports import free_port  # noqa: F401 - for the tests
 
 # Longest modules first: with `--dist loadfile` a module is one unit of work, and a long one
 # handed out last keeps one worker busy while the others have nothing left to do (the
@@ -24,7 +24,7 @@ from orchestration.lib.spark_cluster import free_port  # noqa: F401 - for the te
 # test` (2-core machine, 2026-12-01): landing_faults about 510 s, dagster_postgres 420,
 # faults 365, cli 210, then 185 down to 65 s.
 SLOW_FIRST = (
-    "test_spark.py",  # a cluster, three Spark builds: fixture 606 s, full refresh 161 s in CI
+    "test_spark.py",  # a cluster and two Spark builds: the fixture took 606-825 s in CI
     "test_landing_faults.py",
     "test_dagster_postgres.py",
     "test_faults.py",

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import sys
 from pathlib import Path
+
+from orchestration.lib.ports import port_free
 
 APP = Path(__file__).with_name("app.py")
 DEFAULT_HOST = "127.0.0.1"
@@ -72,12 +73,5 @@ def run(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, warehouse: Path | No
 
 
 def _check_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As the server does: a port left in TIME_WAIT by a previous run is free.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            raise DashboardError(
-                f"port {port} on {host} is in use; pick another with --port"
-            ) from None
+    if not port_free(host, port):
+        raise DashboardError(f"port {port} on {host} is in use; pick another with --port")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestration.config import REPO_ROOT
+from orchestration.lib.ports import free_port, port_free
 
 THRIFT_SERVER = "org.apache.spark.sql.hive.thriftserver.HiveThriftServer2"
 MASTER = "org.apache.spark.deploy.master.Master"
@@ -147,22 +148,6 @@ def _daemon(cluster: Cluster, *args: str) -> None:
         raise ClusterError(f"spark-daemon.sh {' '.join(args[:3])} failed: {done.stderr.strip()}")
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on now (the kernel's pick), for daemons started next."""
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 def _listening(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(1)
@@ -223,7 +208,7 @@ def start(cluster: Cluster, timeout_s: float = 300) -> None:
     if _pid(cluster, THRIFT_SERVER, 1) and _thrift_answers(cluster):
         return  # already running
     for name, port in (("master", cluster.master_port), ("Thrift server", cluster.thrift_port)):
-        if not _port_free(cluster.host, port):
+        if not port_free(cluster.host, port):
             raise ClusterError(
                 f"port {port} ({name}) on {cluster.host} is taken; stop what uses it or pick "
                 "another (SPARK_MASTER_PORT / SPARK_THRIFT_PORT of `make spark-cluster`)"
