@@ -75,13 +75,14 @@ test: manifest $(SPARK_STAMP)
 	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
 # The Spark tests alone (tests/test_spark.py, also in `make test`): one standalone cluster
-# through Thrift, Spark builds compared with DuckDB.
+# through Thrift, Spark builds compared with DuckDB; `all` adds the full-refresh test that
+# `make test` leaves out (a third Spark build).
 test-spark: manifest $(SPARK_STAMP)
-	$(BIN)/pytest tests/test_spark.py
+	OPTOUT_TEST_SPARK=all $(BIN)/pytest tests/test_spark.py
 
 # The same tests on a local Spark inside dbt (`method: session`).
 test-spark-session: manifest $(SPARK_STAMP)
-	OPTOUT_TEST_SPARK_METHOD=session $(BIN)/pytest tests/test_spark.py
+	OPTOUT_TEST_SPARK=all OPTOUT_TEST_SPARK_METHOD=session $(BIN)/pytest tests/test_spark.py
 
 lint: manifest
 	$(BIN)/ruff check .
