@@ -446,6 +446,8 @@ SPARK_STEPS = {
     "duckdb_incremental_build": "DuckDB incremental build (`optout build`, +1 day)",
 }
 SPARK_INCREMENTAL_TARGET = 0.25  # a Spark incremental day ÷ a Spark full build
+SPARK_BUILDS = ("spark_full_build", "spark_incremental_build")
+CPU_BOUND_SHARE = 0.8  # busier than this, a build has no idle core for another thread
 
 
 def _where(result: dict) -> str:
@@ -527,12 +529,13 @@ def _crossover(spark_results: dict[str, dict]) -> list[str]:
     return lines + [""]
 
 
-def _spark_dbt_lines(steps: dict, threads: int = 2) -> list[str]:
-    """dbt's own times of the Spark builds, and the floor the tests set for an incremental
-    build (each test is a Spark job of its own, whatever the rows it reads)."""
+def _spark_dbt_lines(steps: dict, threads: int | None) -> list[str]:
+    """dbt's own times of the Spark builds, the floor the tests set for an incremental
+    build (each test is a Spark job of its own, whatever the rows it reads), and how busy
+    the machine was."""
     full = steps["spark_full_build"].get("dbt")
     incremental = steps["spark_incremental_build"].get("dbt")
-    if not full or not incremental:
+    if not full or not incremental or not threads:
         return []
     lines = []
     for label, dbt in (("full", full), ("incremental", incremental)):
@@ -548,6 +551,18 @@ def _spark_dbt_lines(steps: dict, threads: int = 2) -> list[str]:
         f"{_s(floor)}: {_pct(floor / full_wall)} of the full build, a floor for any incremental "
         "build that runs every test."
     )
+    busy = [steps[name].get("machine_busy_share") for name in SPARK_BUILDS]
+    if all(busy):
+        verdict = (
+            "the builds are bound by CPU, so more dbt threads would not hide the statements' cost"
+            if min(busy) >= CPU_BOUND_SHARE
+            else "cores stood idle, so more dbt threads (`OPTOUT_THREADS`) may shorten them"
+        )
+        lines.append(
+            f"- The machine's cores were busy {_pct(busy[0])} of the Spark full build and "
+            f"{_pct(busy[1])} of the incremental build (every process, the cluster's JVMs "
+            f"included): {verdict}."
+        )
     return lines
 
 
@@ -599,7 +614,7 @@ def spark_section(spark_results: dict[str, dict]) -> list[str]:
             f"{_x(duck['wall_seconds'] / scan_s)}).",
             f"- Spark incremental day ÷ Spark full build: {_pct(incremental)} (target ≤ "
             f"{_pct(SPARK_INCREMENTAL_TARGET)}: {met}).",
-            *_spark_dbt_lines(steps),
+            *_spark_dbt_lines(steps, result.get("threads")),
             "- Mart row counts: "
             + ("identical on both engines." if not differing else f"DIFFER in {differing}."),
             f"- Command: `{result['command']}`; Python packages: "

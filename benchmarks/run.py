@@ -107,6 +107,16 @@ def _parse_time_v(text: str) -> dict:
     }
 
 
+def _machine_busy_ticks() -> int | None:
+    """Clock ticks all CPUs spent busy since boot, from /proc/stat (Linux only)."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(value) for value in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(ticks) - ticks[3] - ticks[4]  # not idle, not waiting for I/O
+
+
 def measure(
     name: str,
     command: list[str],
@@ -140,6 +150,7 @@ def measure(
             resource.setrlimit(resource.RLIMIT_AS, (memory_cap, memory_cap))
 
     peak = {"tree": 0, "killed": False}
+    busy_before = _machine_busy_ticks()
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
@@ -168,6 +179,12 @@ def measure(
         done.set()
         sampler.join()
     wall = time.perf_counter() - started
+    busy_after = _machine_busy_ticks()
+    busy = (
+        round((busy_after - busy_before) / os.sysconf("SC_CLK_TCK"), 1)
+        if busy_before is not None and busy_after is not None
+        else None
+    )
 
     usage_text = usage_file.read_text() if usage_file.exists() else ""
     usage_file.unlink(missing_ok=True)
@@ -189,6 +206,9 @@ def measure(
         ),
         "max_rss_bytes": usage["max_rss_bytes"],
         "peak_tree_rss_bytes": peak["tree"],
+        # Every process's CPU (a cluster's JVMs too): how busy the machine's cores were.
+        "machine_busy_core_seconds": busy,
+        "machine_busy_share": round(busy / (wall * (os.cpu_count() or 1)), 3) if busy else None,
         "log": str(log_path),
     }
     if memory_cap:

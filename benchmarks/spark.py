@@ -52,6 +52,8 @@ from orchestration.build import build_target_path
 from orchestration.config import Settings
 from orchestration.lib import spark_cluster
 
+DBT_THREADS = 2  # OPTOUT_THREADS of both engines' builds, recorded with the results
+
 
 def mart_row_counts(settings_env: dict[str, str]) -> dict[str, int]:
     """Rows per mart, read through orchestration.marts with the given environment."""
@@ -90,7 +92,7 @@ def run(args: argparse.Namespace) -> dict:
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
-    env = step_env(workdir, 2, "3GB")
+    env = step_env(workdir, DBT_THREADS, "3GB")
     env.update(
         {
             # session: the warehouse; thrift: the build's lock and dbt's artifacts
@@ -199,6 +201,7 @@ def _measure_all(args, scale, workdir, spark_env, duck_env, cluster) -> dict:
         "workers": args.workers if cluster else None,
         "worker_cores": cluster.worker_cores if cluster else None,
         "driver_memory": args.driver_memory,
+        "threads": DBT_THREADS,
         "machine": machine(),
         "versions": {**versions(), **spark_versions()},
         "steps": steps,
