@@ -446,7 +446,7 @@ SPARK_STEPS = {
     "duckdb_incremental_build": "DuckDB incremental build (`optout build`, +1 day)",
 }
 SPARK_INCREMENTAL_TARGET = 0.25  # a Spark incremental day ÷ a Spark full build
-SPARK_BUILDS = ("spark_full_build", "spark_incremental_build")
+SPARK_BUILDS = {"full": "spark_full_build", "incremental": "spark_incremental_build"}
 CPU_BOUND_SHARE = 0.8  # busier than this, a build has no idle core for another thread
 
 
@@ -533,25 +533,24 @@ def _spark_dbt_lines(steps: dict, threads: int | None) -> list[str]:
     """dbt's own times of the Spark builds, the floor the tests set for an incremental
     build (each test is a Spark job of its own, whatever the rows it reads), and how busy
     the machine was."""
-    full = steps["spark_full_build"].get("dbt")
-    incremental = steps["spark_incremental_build"].get("dbt")
-    if not full or not incremental or not threads:
+    dbts = {label: steps[name].get("dbt") for label, name in SPARK_BUILDS.items()}
+    if not all(dbts.values()) or not threads:
         return []
     lines = []
-    for label, dbt in (("full", full), ("incremental", incremental)):
+    for label, dbt in dbts.items():
         lines.append(
             f"- dbt in the Spark {label} build: elapsed {_s(dbt['dbt_elapsed_seconds'])}; "
             f"{dbt['models']} models {_s(dbt['model_seconds'])}, {dbt['tests']} tests "
             f"{_s(dbt['test_seconds'])} (summed over dbt's {threads} threads)."
         )
-    floor = incremental["test_seconds"] / threads
-    full_wall = steps["spark_full_build"]["wall_seconds"]
+    floor = dbts["incremental"]["test_seconds"] / threads
+    full_wall = steps[SPARK_BUILDS["full"]]["wall_seconds"]
     lines.append(
         f"- The incremental build's tests alone, spread over {threads} threads, take about "
         f"{_s(floor)}: {_pct(floor / full_wall)} of the full build, a floor for any incremental "
         "build that runs every test."
     )
-    busy = [steps[name].get("machine_busy_share") for name in SPARK_BUILDS]
+    busy = [steps[name].get("machine_busy_share") for name in SPARK_BUILDS.values()]
     if all(busy):
         verdict = (
             "the builds are bound by CPU, so more dbt threads would not hide the statements' cost"
