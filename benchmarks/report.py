@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from benchmarks.scales import (
+    DOC,
     RESULTS_DIR,
     SCALES,
     SOURCES,
@@ -355,6 +356,11 @@ def load_spark_results() -> dict[str, dict]:
     return found
 
 
+def load_churn_results() -> dict[str, dict]:
+    """benchmarks.churn's results per scale: benchmarks/results/churn_<scale>.json."""
+    return load_results("churn_")
+
+
 RUN_HINT = "python -m benchmarks.run --scale {scale} --update-doc"
 
 
@@ -645,6 +651,58 @@ def spark_section(spark_results: dict[str, dict]) -> list[str]:
     return lines
 
 
+CHURN_SMALL_SHARE = 0.05  # "a few per cent" in the summary line
+
+
+def churn_section(churn_results: dict[str, dict]) -> list[str]:
+    """Per scale, the share of each mart that one day's load changes (benchmarks/churn.py)."""
+    lines = [
+        "## What one day's load changes",
+        "",
+        "`python -m benchmarks.churn --scale small|medium|large --update-doc` builds the "
+        "first N−1 days on DuckDB, keeps the published marts, adds END's files, builds "
+        "again and counts per mart the rows the second build has that the first had not "
+        "(new, or different in any column) and the first build's rows that are gone. A "
+        "mart kept up to date by what a load changes would have to write at least the "
+        "first; the rest of its rows could stay as they were. Both builds equal a full "
+        "refresh (tests/test_incremental.py) and Spark's marts equal DuckDB's row for row "
+        "(tests/test_spark.py), so the shares are the marts', whatever the engine.",
+        "",
+    ]
+    if not churn_results:
+        return lines + ["*Not yet measured.*", ""]
+    for scale, result in churn_results.items():
+        marts, steps = result["marts"], result["steps"]
+        lines += [
+            f"### {scale}: {result['users']:,} users × {result['days']} days, "
+            f"{result['machine']['cpu_model']} ({result['machine']['nproc']} CPUs)",
+            "",
+            "| mart | rows before | rows after | new or changed | share of the mart | gone |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for table, c in marts.items():
+            share = c["written"] / c["after"] if c["after"] else 0.0
+            lines.append(
+                f"| `{table}` | {c['before']:,} | {c['after']:,} | {c['written']:,} "
+                f"| {_pct(share)} | {c['gone']:,} |"
+            )
+        small = [t for t, c in marts.items() if c["written"] <= CHURN_SMALL_SHARE * c["after"]]
+        written = sum(c["written"] for c in marts.values())
+        rows = sum(c["after"] for c in marts.values())
+        lines += [
+            "",
+            f"- {len(small)} of {len(marts)} marts change at most "
+            f"{_pct(CHURN_SMALL_SHARE)} of their rows; all marts together "
+            f"{written:,} of {rows:,} rows ({_pct(written / rows if rows else 0.0)}).",
+            f"- The DuckDB builds: first N−1 days {_s(steps['full_build']['wall_seconds'])}, "
+            f"the day {_s(steps['incremental_build']['wall_seconds'])} (every mart "
+            "recomputed).",
+            f"- Command: `{result['command']}`.",
+            "",
+        ]
+    return lines
+
+
 def _generated(name: str, lines: list[str]) -> list[str]:
     return [
         f"<!-- generated:{name} (python -m benchmarks.run --update-doc) -->",
@@ -653,7 +711,9 @@ def _generated(name: str, lines: list[str]) -> list[str]:
     ]
 
 
-def generated_blocks(results: dict[str, dict], spark_results: dict[str, dict]) -> dict:
+def generated_blocks(
+    results: dict[str, dict], spark_results: dict[str, dict], churn_results: dict[str, dict]
+) -> dict:
     """The parts of docs/BENCHMARKS.md made from the results JSON: tables and measured
     facts. Everything between them is written by hand."""
     table = [*RATIO_HEADER]
@@ -687,16 +747,22 @@ def generated_blocks(results: dict[str, dict], spark_results: dict[str, dict]) -
         "results": ["", *table, "", *targets_table(results), "", *facts, ""],
         "per-scale": ["", *per_scale],
         "spark": ["", *spark_section(spark_results)],
+        "churn": ["", *churn_section(churn_results)],
         "machine": ["", *machine, ""],
     }
 
 
-def render_doc(doc: str, results: dict[str, dict], spark_results: dict[str, dict]) -> str:
+def render_doc(
+    doc: str,
+    results: dict[str, dict],
+    spark_results: dict[str, dict],
+    churn_results: dict[str, dict],
+) -> str:
     """docs/BENCHMARKS.md with its generated blocks replaced; a block the document lacks is
     an error (the text around the blocks is the document's own)."""
     import re
 
-    for name, lines in generated_blocks(results, spark_results).items():
+    for name, lines in generated_blocks(results, spark_results, churn_results).items():
         pattern = re.compile(
             rf"<!-- generated:{re.escape(name)} .*?-->.*?<!-- /generated:{re.escape(name)} -->",
             re.DOTALL,
@@ -707,3 +773,9 @@ def render_doc(doc: str, results: dict[str, dict], spark_results: dict[str, dict
             lambda _m, lines=lines, name=name: "\n".join(_generated(name, lines)), doc
         )
     return doc
+
+
+def update_doc() -> None:
+    """docs/BENCHMARKS.md rendered from every results JSON present (all three benchmarks)."""
+    doc = DOC.read_text()
+    DOC.write_text(render_doc(doc, load_results(), load_spark_results(), load_churn_results()))

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.report import _peak, load_results, load_spark_results, print_summary, render_doc
+from benchmarks.report import _peak, print_summary, update_doc
 from benchmarks.scales import (
     BYTES_PER_USER_DAY,
     DEFAULT_END,
@@ -906,7 +906,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"pandas peer and marts differ ({', '.join(failed)}): see {RESULTS_DIR}")
             status = 1
     if args.update_doc:
-        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_spark_results()))
+        update_doc()
         print(f"updated {DOC.relative_to(REPO)}")
     return status
 

@@ -35,7 +35,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from benchmarks.report import load_results, load_spark_results, render_doc
+from benchmarks.report import update_doc
 from benchmarks.run import (
     _require_ok,
     dbt_model_timings,
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{result['marts_with_different_row_counts'] or 'none'}"
         )
     if args.update_doc:
-        DOC.write_text(render_doc(DOC.read_text(), load_results(), load_spark_results()))
+        update_doc()
         print(f"wrote {DOC}")
     return 0
 
