@@ -12,9 +12,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from orchestration.build import run_build
-from orchestration.config import Settings
+from orchestration.config import REPO_ROOT, Settings
 from orchestration.contract import hidden_from_spark  # noqa: F401 - for the tests
 from orchestration.lib.ports import free_port  # noqa: F401 - for the tests
 
@@ -146,6 +147,19 @@ def reconciliation(warehouse: Path, source: str) -> list[tuple]:
         "from marts.agg_load_reconciliation where source_name = ?",
         [source],
     )
+
+
+def not_null_columns() -> dict[str, set[str]]:
+    """Per mart, the columns its YAML declares `constraints: [{type: not_null}]`."""
+    declared = {}
+    for path in sorted((REPO_ROOT / "dbt_project" / "models" / "marts").glob("*.yml")):
+        for model in yaml.safe_load(path.read_text())["models"]:
+            declared[model["name"]] = {
+                column["name"]
+                for column in model["columns"]
+                if {"type": "not_null"} in column.get("constraints", [])
+            }
+    return declared
 
 
 def settings_for(root: Path) -> Settings:

@@ -16,11 +16,8 @@ from functools import partial
 
 import duckdb
 import pytest
-import yaml
-from conftest import build, query, query_dicts, settings_for, write_landing_zone
+from conftest import build, not_null_columns, query, query_dicts, settings_for, write_landing_zone
 from factories import campaign, consent_change, event, interaction, send, user
-
-from orchestration.config import REPO_ROOT
 
 T = "2024-03-10T12:00:00Z"
 T_UTC = dt.datetime(2024, 3, 10, 12, 0, 0)
@@ -634,23 +631,10 @@ def test_mart_has_the_contract_columns(wh, table):
     assert set(CONTRACT_COLUMNS[table]) <= got
 
 
-def _not_null_columns() -> dict[str, set[str]]:
-    """Per mart, the columns its YAML declares `constraints: [{type: not_null}]`."""
-    declared = {}
-    for path in sorted((REPO_ROOT / "dbt_project" / "models" / "marts").glob("*.yml")):
-        for model in yaml.safe_load(path.read_text())["models"]:
-            declared[model["name"]] = {
-                column["name"]
-                for column in model["columns"]
-                if {"type": "not_null"} in column.get("constraints", [])
-            }
-    return declared
-
-
 def test_the_not_null_constraints_are_the_tables_own(wh, tmp_path):
     """The marts' not_null constraints are part of each table (DuckDB rejects a null when the
     build writes it, so the marts carry no not_null test), exactly on the columns declared."""
-    declared = _not_null_columns()
+    declared = not_null_columns()
     assert sum(len(columns) for columns in declared.values()) >= 100
     rows = query(
         wh,

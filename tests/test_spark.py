@@ -23,6 +23,7 @@ import datetime as dt
 import decimal
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,9 +32,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import COLUMNS, build, hidden_from_spark, settings_for, write_csv
+from conftest import COLUMNS, build, hidden_from_spark, not_null_columns, settings_for, write_csv
 
-from orchestration.build import BuildError, run_build
+from orchestration.build import BuildError, build_target_path, run_build
 from orchestration.exports import KINDS, write_export
 from orchestration.generator import generate
 from orchestration.lib import spark_cluster
@@ -333,7 +334,7 @@ def cluster(tmp_path_factory):
 # dbt's own generic tests (adapter macros, 116 of the project's 148 tests) stay out of the
 # Spark builds here: each is a Spark job of about a second, and DuckDB's builds in CI run
 # them on the same rows. Our generic tests, the singular ones and the marts' not-null
-# constraints (one query per mart, in the table materialization) still run.
+# constraints (in the statement that writes each mart) still run.
 DBT_GENERIC_TESTS = ("not_null", "unique", "accepted_values", "relationships")
 
 
@@ -758,6 +759,37 @@ def test_a_build_that_fails_a_test_leaves_the_published_marts(built):
     # The first build's marts and the failed build's own, never published.
     assert len(failed["databases"]) == 2
     assert f"marts__{built.published.build_id}.db" in failed["databases"]
+
+
+_NOT_NULL_GUARD = re.compile(
+    r"coalesce\((\w+), raise_error\('NOT NULL constraint failed on ([\w.]+): (\w+)'\)\) as (\w+)"
+)
+
+
+def test_a_null_in_a_not_null_column_fails_the_statement_that_writes_the_mart(built):
+    """Parquet tables do not enforce not_null: the statement that wrote each mart in the
+    Spark builds guards exactly the columns its contract marks not_null, and the guard, run
+    on the engine, fails on a null with the table and column in the message."""
+    declared = not_null_columns()
+    run = build_target_path(built.spark) / "run" / "optout" / "models" / "marts"
+    guarded = {}
+    for table in declared:
+        statement = (run / f"{table}.sql").read_text()
+        found = _NOT_NULL_GUARD.findall(statement)
+        assert all(c == out == col and on.endswith(f".{table}") for c, on, col, out in found)
+        guarded[table] = {c for c, *_ in found}
+    assert guarded == declared
+    expression = next(
+        m.group(0).rsplit(" as ", 1)[0]
+        for m in _NOT_NULL_GUARD.finditer((run / "dim_campaigns.sql").read_text())
+        if m.group(1) == "channel"
+    )
+    read_marts(built.spark, f"select {expression} from (select 'push' as channel) as model_subq")
+    with pytest.raises(Exception, match=r"NOT NULL constraint failed on \S+dim_campaigns: channel"):
+        read_marts(
+            built.spark,
+            f"select {expression} from (select cast(null as string) as channel) as model_subq",
+        )
 
 
 # The marts the failed build's retention windows (1, 3, 3) change, or that it skipped.
