@@ -772,19 +772,22 @@ def test_a_null_in_a_not_null_column_fails_the_statement_that_writes_the_mart(bu
     on the engine, fails on a null with the table and column in the message."""
     declared = not_null_columns()
     run = build_target_path(built.spark) / "run" / "optout" / "models" / "marts"
+    statements = {table: (run / f"{table}.sql").read_text() for table in declared}
     guarded = {}
-    for table in declared:
-        statement = (run / f"{table}.sql").read_text()
+    for table, statement in statements.items():
         found = _NOT_NULL_GUARD.findall(statement)
         assert all(c == out == col and on.endswith(f".{table}") for c, on, col, out in found)
         guarded[table] = {c for c, *_ in found}
     assert guarded == declared
     expression = next(
         m.group(0).rsplit(" as ", 1)[0]
-        for m in _NOT_NULL_GUARD.finditer((run / "dim_campaigns.sql").read_text())
+        for m in _NOT_NULL_GUARD.finditer(statements["dim_campaigns"])
         if m.group(1) == "channel"
     )
-    read_marts(built.spark, f"select {expression} from (select 'push' as channel) as model_subq")
+    _, rows = read_marts(
+        built.spark, f"select {expression} from (select 'push' as channel) as model_subq"
+    )
+    assert rows == [("push",)]
     with pytest.raises(Exception, match=r"NOT NULL constraint failed on \S+dim_campaigns: channel"):
         read_marts(
             built.spark,
